@@ -1,0 +1,356 @@
+"""The public, typed library API that the CLI only calls.
+
+    from migrator import Migrator
+    Migrator("sqlite:///app.db", "migrations").up()
+
+Each command validates every file before it opens the database, takes the
+run-wide lock before it writes, and leaves the database at a migration
+boundary whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+from migrator.backends import open_backend
+from migrator.backends.base import Backend, Journal, transaction
+from migrator.engine import (
+    DOWN,
+    UP,
+    Prepared,
+    Progress,
+    StepResult,
+    check_group,
+    prepare,
+    run,
+    run_group,
+)
+from migrator.errors import ConfigError, DriftError, IrreversibleError, MigrationFailed
+from migrator.files import Migration, discover
+from migrator.plan import (
+    MISSING,
+    MODIFIED,
+    Entry,
+    check_drift,
+    check_order,
+    find,
+    pending_up_to,
+    reconcile,
+    rollback_targets,
+)
+from migrator.state import AppliedMigration, utc_now, validate_table_name
+
+MIN_BUSY_WAIT = 5.0
+
+
+@dataclass(slots=True)
+class RunResult:
+    direction: str
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def done(self) -> list[StepResult]:
+        return [s for s in self.steps if not s.skipped]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    version: str
+    file: str | None
+    kind: str  # modified | missing
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    problems: list[Problem]
+    notes: list[Problem]  # not drift: line-ending or BOM changes
+    checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Migrator:
+    def __init__(
+        self,
+        url: str,
+        migrations_dir: str | Path = "migrations",
+        *,
+        table: str = "schema_migrations",
+        lock_timeout: float = 0.0,
+        progress: Progress | None = None,
+    ) -> None:
+        if not url:
+            raise ConfigError("no database URL given")
+        self.url = url
+        self.migrations_dir = Path(migrations_dir)
+        self.table = validate_table_name(table)
+        self.lock_timeout = lock_timeout
+        self.progress = progress or Progress()
+
+    # -- plumbing -------------------------------------------------------------
+
+    def migrations(self) -> list[Migration]:
+        return discover(self.migrations_dir)
+
+    @contextlib.contextmanager
+    def _backend(self, *, readonly: bool) -> Iterator[Backend]:
+        backend = open_backend(
+            self.url,
+            table=self.table,
+            readonly=readonly,
+            busy_timeout=max(MIN_BUSY_WAIT, self.lock_timeout),
+        )
+        try:
+            yield backend
+        finally:
+            backend.close()
+
+    @contextlib.contextmanager
+    def _writing(self, *, journal_check: bool = True) -> Iterator[Backend]:
+        with self._backend(readonly=False) as backend, backend.run_lock(self.lock_timeout):
+            backend.ensure_state_table()
+            if journal_check and not backend.transactional_ddl:
+                from migrator.journaled import refuse_unfinished
+
+                refuse_unfinished(cast(Journal, backend))
+            yield backend
+
+    def _run_all(self, backend: Backend, items: list[Prepared], direction: str) -> RunResult:
+        result = RunResult(direction)
+        for item in items:
+            try:
+                result.steps.append(run(backend, item, self.progress))
+            except MigrationFailed as exc:
+                exc.completed = result.done
+                raise
+        return result
+
+    # -- read-only commands ---------------------------------------------------
+
+    def status(self) -> list[Entry]:
+        migrations = self.migrations()
+        with self._backend(readonly=True) as backend:
+            return reconcile(migrations, backend.applied())
+
+    def verify(self) -> VerifyReport:
+        entries = self.status()
+        problems, notes = [], []
+        for e in entries:
+            if e.state == MODIFIED:
+                problems.append(Problem(e.version, e.file, MODIFIED, "checksum differs"))
+            elif e.state == MISSING:
+                problems.append(Problem(e.version, None, MISSING, "file is missing"))
+            elif e.note:
+                notes.append(Problem(e.version, e.file, "line-endings", e.note))
+        checked = sum(1 for e in entries if e.is_applied)
+        return VerifyReport(problems, notes, checked)
+
+    def plan_up(
+        self, *, to: str | None = None, allow_modified: bool = False,
+        allow_out_of_order: bool = False,
+    ) -> list[Prepared]:
+        """What ``up`` would run, checked and split, without writing anything."""
+        migrations = self.migrations()
+        with self._backend(readonly=True) as backend:
+            return self._up_items(backend, migrations, to, allow_modified, allow_out_of_order)
+
+    def plan_down(
+        self, *, steps: int | None = None, to: str | None = None, everything: bool = False,
+        allow_modified: bool = False,
+    ) -> list[Prepared]:
+        migrations = self.migrations()
+        with self._backend(readonly=True) as backend:
+            return self._down_items(backend, migrations, steps, to, everything, allow_modified)
+
+    # -- writing commands -----------------------------------------------------
+
+    def up(
+        self, *, to: str | None = None, allow_modified: bool = False,
+        allow_out_of_order: bool = False, single_transaction: bool = False,
+    ) -> RunResult:
+        """Apply pending migrations; ``single_transaction``: all of them or none."""
+        migrations = self.migrations()
+        # Split and check the pending files read-only first: an invalid file must
+        # not create the database or its bookkeeping table (SPEC "What a run does" 1).
+        with self._backend(readonly=True) as backend:
+            checked = self._up_items(backend, migrations, to, allow_modified,
+                                     allow_out_of_order)
+        if single_transaction:
+            check_group(checked)
+        with self._writing() as backend:
+            items = self._up_items(backend, migrations, to, allow_modified, allow_out_of_order,
+                                   checked)
+            if single_transaction:
+                return RunResult(UP, run_group(backend, items, self.progress))
+            return self._run_all(backend, items, UP)
+
+    def down(
+        self, *, steps: int | None = None, to: str | None = None, everything: bool = False,
+        allow_modified: bool = False,
+    ) -> RunResult:
+        migrations = self.migrations()
+        if not self._anything_to_roll_back(migrations, steps, to, everything):
+            return RunResult(DOWN)
+        with self._writing() as backend:
+            items = self._down_items(backend, migrations, steps, to, everything, allow_modified)
+            return self._run_all(backend, items, DOWN)
+
+    def redo(self, *, steps: int = 1) -> tuple[RunResult, RunResult]:
+        """Roll back the newest ``steps`` migrations, then apply today's files of them."""
+        migrations = self.migrations()
+        if not self._anything_to_roll_back(migrations, steps, None, False):
+            return RunResult(DOWN), RunResult(UP)
+        with self._writing() as backend:
+            downs = self._down_items(backend, migrations, steps, None, False, True)
+            ups = prepare(backend, [(i.migration, UP) for i in reversed(downs)], self.progress)
+            down_result = self._run_all(backend, downs, DOWN)
+            return down_result, self._run_all(backend, ups, UP)
+
+    def baseline(self, version: str) -> list[Migration]:
+        """Record every migration up to ``version`` as applied without running it."""
+        migrations = self.migrations()
+        with self._writing() as backend:
+            entries = reconcile(migrations, backend.applied())
+            limit = find(entries, version)
+            if limit.migration is None:
+                raise ConfigError(f"no migration file with version {version}")
+            todo = [
+                e.migration for e in entries
+                if e.migration is not None and not e.is_applied and e.key <= limit.key
+            ]
+            with transaction(backend):
+                for m in todo:
+                    if not backend.is_applied(m.version):
+                        backend.record(AppliedMigration(m.version, m.name, m.checksum,
+                                                        utc_now(), 0))
+            return todo
+
+    def unlock(self) -> str:
+        with self._backend(readonly=True) as backend:  # must not create a database
+            return backend.unlock()
+
+    def repair(self, version: str, *, applied: bool) -> str:
+        """Record by hand whether a migration is in effect, after a part-way failure.
+
+        ``applied=True`` records it as applied (without running anything);
+        ``False`` removes its row. Either way its journal entry (MySQL) is cleared.
+        """
+        from migrator.files import version_key
+
+        migrations = self.migrations()
+        with self._writing(journal_check=False) as backend:
+            # -2 matches nothing: -1 is the key of every non-numeric row
+            key = version_key(version) if version.replace("-", "").isdigit() else -2
+            unfinished = ([] if backend.transactional_ddl
+                          else cast(Journal, backend).unfinished())
+            file = next((m for m in migrations if m.key == key), None)
+            entry = next((e for e in reconcile(migrations, backend.applied())
+                          if e.key == key), None)
+            loose = next((u for u in unfinished if version_key(u.version) == key), None)
+            if file is None and entry is None and loose is None:
+                raise ConfigError(f"no migration with version {version}: no file, no row")
+            v = (loose.version if loose else entry.version if entry
+                 else file.version if file else version)
+            with transaction(backend):
+                was = backend.is_applied(v)
+                if applied and not was:
+                    name = file.name if file else loose.name if loose else ""
+                    checksum = file.checksum if file else ""
+                    backend.record(AppliedMigration(v, name, checksum, utc_now(), 0))
+                elif not applied and was:
+                    backend.forget(v)
+                if loose is not None:
+                    cast(Journal, backend).journal_clear(v)
+        state = "applied" if applied else "not applied (rolled back)"
+        cleared = "; its unfinished-run record was cleared" if loose else ""
+        return f"recorded migration {v} as {state}{cleared}"
+
+    def wait(self, timeout: float, *, poll: float = 0.5) -> float:
+        """Wait until the database accepts a connection; returns the seconds waited.
+
+        Only "not accepting connections yet" is retried: a bad URL, password or
+        database name fails at once. SQLite is always ready.
+
+        :raises ServerUnavailable: still unreachable after ``timeout`` seconds.
+        """
+        import time
+
+        from migrator.errors import ServerUnavailable
+
+        started = time.monotonic()
+        while True:
+            try:
+                with self._backend(readonly=True):
+                    return time.monotonic() - started
+            except ServerUnavailable as exc:
+                waited = time.monotonic() - started
+                if waited >= timeout:
+                    raise ServerUnavailable(f"still unreachable after {waited:.0f}s: {exc}") \
+                        from exc
+            time.sleep(poll)
+
+    # -- selection ------------------------------------------------------------
+
+    def _up_items(
+        self, backend: Backend, migrations: list[Migration], to: str | None,
+        allow_modified: bool, allow_out_of_order: bool, checked: list[Prepared] | None = None,
+    ) -> list[Prepared]:
+        entries = reconcile(migrations, backend.applied())
+        if not allow_modified:
+            check_drift(entries)
+        targets = pending_up_to(entries, to)
+        if not allow_out_of_order:
+            check_order(entries, targets)
+        pairs = [(e.migration, UP) for e in targets if e.migration is not None]
+        done = {i.migration.version: i for i in checked or ()}  # split once, warn once
+        todo = [(m, d) for m, d in pairs if m.version not in done]
+        fresh = iter(prepare(backend, todo, self.progress))
+        return [done.get(m.version) or next(fresh) for m, _ in pairs]
+
+    def _anything_to_roll_back(
+        self, migrations: list[Migration], steps: int | None, to: str | None, everything: bool,
+    ) -> bool:
+        """Asked read-only, so that a mistyped database path is not created empty."""
+        with self._backend(readonly=True) as backend:
+            entries = reconcile(migrations, backend.applied())
+        return bool(rollback_targets(entries, steps=steps, to=to, everything=everything))
+
+    def _down_items(
+        self, backend: Backend, migrations: list[Migration], steps: int | None,
+        to: str | None, everything: bool, allow_modified: bool,
+    ) -> list[Prepared]:
+        entries = reconcile(migrations, backend.applied())
+        targets = rollback_targets(entries, steps=steps, to=to, everything=everything)
+        missing = [e for e in targets if e.migration is None]
+        if missing:
+            raise DriftError(
+                "cannot roll back migrations whose files are missing; nothing was run:\n"
+                + "\n".join(f"  {e.version}_{e.name}" for e in missing),
+                [{"version": e.version, "file": None, "kind": MISSING} for e in missing],
+            )
+        modified = [e for e in targets if e.state == MODIFIED]
+        if modified and not allow_modified:
+            raise DriftError(
+                "cannot roll back: these up files changed since they were applied, so their "
+                "down files may not match what ran; nothing was run:\n"
+                + "\n".join(f"  {e.file}" for e in modified)
+                + "\n  hint: restore the files, or pass --allow-modified",
+                [{"version": e.version, "file": e.file, "kind": MODIFIED} for e in modified],
+            )
+        irreversible = [e for e in targets if e.migration and e.migration.down is None]
+        if irreversible:
+            raise IrreversibleError(
+                "cannot roll back migrations that have no down file; nothing was run:\n"
+                + "".join(f"  {e.file}\n" for e in irreversible)
+                + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
+                "directory) to make a migration reversible"
+            )
+        pairs = [(e.migration, DOWN) for e in targets if e.migration is not None]
+        return prepare(backend, pairs, self.progress)

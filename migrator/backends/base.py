@@ -1,0 +1,142 @@
+"""What the engine needs from a database: a small protocol each backend fills.
+
+Only backends import drivers; the engine sees ``DbError`` and this protocol.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from migrator.errors import DbError
+from migrator.splitting import Statement
+from migrator.state import AppliedMigration
+
+
+class Backend(Protocol):
+    name: str  # "sqlite"
+    transactional_ddl: bool  # False on MySQL: a failed file can be half-applied
+    display_url: str  # password redacted
+
+    def split(self, text: str) -> Iterator[Statement]:
+        """Statements in the dialect this backend runs."""
+        ...
+
+    def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
+        """``(first, end, line)`` of each statement ``split`` yields, ``text[first:end]``
+        being its SQL; the engine keeps these instead of Statement objects."""
+        ...
+
+    def ensure_state_table(self) -> None:
+        """Create the bookkeeping table, or refuse a foreign one (DriftError)."""
+        ...
+
+    def applied(self) -> list[AppliedMigration]:
+        """Recorded rows; empty when the table or the database does not exist."""
+        ...
+
+    def is_applied(self, version: str) -> bool: ...
+
+    def begin(self) -> None:
+        """Open the migration's write transaction (SQLite: BEGIN IMMEDIATE)."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str) -> None:
+        """Run exactly one statement."""
+        ...
+
+    def record(self, row: AppliedMigration) -> None: ...
+
+    def forget(self, version: str) -> None: ...
+
+    def foreign_keys_off(self) -> AbstractContextManager[None]:
+        """Disable foreign-key enforcement around one transaction, then restore it."""
+        ...
+
+    def foreign_key_violations(self) -> list[str]: ...
+
+    def run_lock(self, timeout: float) -> AbstractContextManager[None]:
+        """Run-wide lock that dies with this process; raises LockError."""
+        ...
+
+    def unlock(self) -> str:
+        """Remove left-over lock state; returns what was done."""
+        ...
+
+    def describe_error(self, exc: BaseException) -> DbError | None:
+        """The driver's exception as a DbError, or None if it is not the driver's."""
+        ...
+
+    def dry_run_sql(self) -> dict[str, str]:
+        """Statements a dry-run script shows: begin, commit, insert, delete, ..."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Unfinished:
+    """A migration that started but never recorded its outcome (no transactional DDL)."""
+
+    version: str
+    name: str
+    direction: str  # up | down
+    status: str  # running | failed
+    statement: int  # the statement running or failed, 1-based; 0 before the first
+    total: int
+    started_at: str
+    message: str
+
+
+class Journal(Protocol):
+    """Durable progress for backends whose DDL commits on its own (MySQL).
+
+    Each write commits at once, so after a crash or a failure the journal says
+    which statement of which file was running, and runs stop until a human
+    says what state the database is in (``migrator repair``).
+    """
+
+    def journal_start(self, version: str, name: str, direction: str, total: int) -> None: ...
+
+    def journal_statement(self, version: str, index: int) -> None: ...
+
+    def journal_failed(self, version: str, index: int, message: str) -> None: ...
+
+    def journal_clear(self, version: str) -> None:
+        """Delete the entry inside the caller's transaction (with the bookkeeping write)."""
+        ...
+
+    def unfinished(self) -> list[Unfinished]: ...
+
+
+class SpanRunner(Protocol):
+    """A backend that runs a file's statements in one loop of its own."""
+
+    def run_spans(
+        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool
+    ) -> tuple[int, Exception | None] | None:
+        """Execute ``text[offsets[i]:ends[i]]`` in order. None when all ran; else the
+        0-based index that failed with its exception, or with None if that statement
+        ended the transaction (checked after each statement of a transactional file)."""
+        ...
+
+
+@contextlib.contextmanager
+def transaction(backend: Backend) -> Iterator[None]:
+    """BEGIN, the block, COMMIT; any exception (a signal too) rolls back."""
+    backend.begin()
+    try:
+        yield
+        backend.commit()
+    except BaseException:
+        backend.rollback()
+        raise

@@ -1,0 +1,148 @@
+"""Settings from flags, environment, config file and defaults, in that order.
+
+Backends get their configuration from the URL only; this module is the one
+place that reads the environment and ``migrator.toml``/``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from migrator.errors import ConfigError
+
+DEFAULT_DIR = "migrations"
+DEFAULT_TABLE = "schema_migrations"
+FILE_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout")
+ENV = {
+    "url": "DATABASE_URL",
+    "migrations_dir": "MIGRATIONS_DIR",
+    "migrations_table": "MIGRATIONS_TABLE",
+    "lock_timeout": "MIGRATOR_LOCK_TIMEOUT",
+}
+# The password runs to the LAST '@': an unescaped '@', '/', '?' or '#' in it
+# (generated passwords have them) must not leave part of it on screen.
+_PASSWORD = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)(?P<pw>.*)(?P<at>@)")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    url: str | None
+    migrations_dir: Path
+    migrations_table: str
+    lock_timeout: float
+    source: dict[str, str]  # setting -> where it came from, for -v
+
+
+def redact_url(url: str) -> str:
+    """``postgres://u:secret@h/db`` -> ``postgres://u:***@h/db``; also ``password=`` params."""
+    shown = _PASSWORD.sub(r"\g<head>***\g<at>", url)
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", shown)
+
+
+def sqlite_path(url: str) -> str:
+    """The file path in a sqlite URL (``:memory:`` allowed); ConfigError if malformed."""
+    scheme, _, rest = url.partition(":")
+    if scheme.lower() not in ("sqlite", "sqlite3"):
+        raise ConfigError(f"not a sqlite URL: {redact_url(url)}")
+    shown = repr(redact_url(url))  # sqlite://user:password@host/x.db is wrong, yet secret
+    if "?" in rest or "#" in rest:
+        raise ConfigError(
+            f"sqlite URL {shown} has query parameters, which migrator does not use; "
+            "remove everything from '?'"
+        )
+    if rest.startswith("//"):
+        rest = rest[2:]
+        if rest.startswith("/"):
+            rest = rest[1:]  # sqlite:///rel.db -> rel.db, sqlite:////abs.db -> /abs.db
+        elif rest and not rest.startswith(":memory:"):
+            raise ConfigError(
+                f"sqlite URL {shown} has a host part; write sqlite:///relative.db "
+                "or sqlite:////absolute/path.db"
+            )
+    path = unquote(rest)
+    if "\x00" in path:
+        raise ConfigError(f"sqlite URL {shown} has a NUL byte (%00) in its path")
+    if not path:
+        raise ConfigError(
+            f"sqlite URL {shown} names no file; write sqlite:///relative.db "
+            "or sqlite:////absolute/path.db"
+        )
+    return path
+
+
+def _load_file(cwd: Path) -> tuple[dict[str, Any], str]:
+    own = cwd / "migrator.toml"
+    pyproject = cwd / "pyproject.toml"
+    if own.is_file():
+        return _read_toml(own, None), str(own)
+    if pyproject.is_file():
+        return _read_toml(pyproject, ("tool", "migrator")), f"{pyproject} [tool.migrator]"
+    return {}, ""
+
+
+def _read_toml(path: Path, section: tuple[str, ...] | None) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    for key in section or ():
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{'.'.join(section or ())}] must be a table")
+        data = value
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(FILE_KEYS)})"
+        )
+    return data
+
+
+def resolve(
+    flags: Mapping[str, Any], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Settings:
+    """Merge the four sources; ``flags`` holds only options the user gave."""
+    env = os.environ if env is None else env
+    base = cwd
+    file_values, file_name = _load_file(Path.cwd() if cwd is None else cwd)
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for key in FILE_KEYS:
+        if flags.get(key) is not None:
+            values[key], source[key] = flags[key], "flag"
+        elif env.get(ENV[key]):
+            values[key], source[key] = env[ENV[key]], f"${ENV[key]}"
+        elif key in file_values:
+            values[key], source[key] = file_values[key], file_name
+    directory = Path(str(values.get("migrations_dir", DEFAULT_DIR)))
+    if base is not None and not directory.is_absolute():
+        directory = base / directory  # relative paths stay relative for messages
+    return Settings(
+        url=str(values["url"]) if "url" in values else None,
+        migrations_dir=directory,
+        migrations_table=str(values.get("migrations_table", DEFAULT_TABLE)),
+        lock_timeout=_seconds(values.get("lock_timeout", 0), source.get("lock_timeout", "")),
+        source=source,
+    )
+
+
+def _seconds(value: Any, where: str) -> float:
+    try:
+        # float(True) is 1.0: a TOML `lock_timeout = true` is a mistake, not 1 s.
+        seconds = -1.0 if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ConfigError(
+            f"lock timeout must be a number of seconds >= 0, got {value!r}"
+            + (f" (from {where})" if where else "")
+        )
+    return seconds

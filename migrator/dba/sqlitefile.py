@@ -1,0 +1,174 @@
+"""SQLite files for the DBA commands: read-only opens, backup copies, the schema.
+
+These commands look at a database (or a copy of it) without the engine, so
+they open it themselves: read-only for the real file, never creating it.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from migrator.config import sqlite_path
+from migrator.errors import ConfigError
+
+_SPACE = re.compile(r"\s+")
+# A quoted string or name (kept) or a comment (dropped): SQLite stores DDL with
+# its comments, and squeezing a "--" comment onto one line would swallow the
+# text after it.
+_QUOTED_OR_COMMENT = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`(?:[^`]|``)*`|\[[^\]]*\]"
+    r"|(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))",
+    re.DOTALL,
+)
+_TIGHT = re.compile(r"\s*([(),])\s*")
+# A string literal (kept as is) or a double-quoted name that needs no quotes.
+_QUOTED_NAME = re.compile(r"'(?:[^']|'')*'|\"([A-Za-z_][A-Za-z0-9_]*)\"")
+TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaObject:
+    type: str
+    name: str
+    tbl_name: str
+    sql: str  # as SQLite stored it
+
+    @property
+    def normalized(self) -> str:
+        return normalize_sql(self.sql)
+
+
+def database_file(url: str, *, must_exist: bool = True) -> Path:
+    """The file behind a sqlite URL; these commands need a real file."""
+    if not url:
+        raise ConfigError(
+            "no database URL: pass --url, set DATABASE_URL, or put url = \"...\" "
+            "in migrator.toml"
+        )
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("sqlite", "sqlite3"):
+        raise ConfigError(f"this command works on SQLite databases only, not {scheme}://")
+    path = sqlite_path(url)
+    if path.startswith(":memory:"):
+        raise ConfigError("this command needs a database file, not :memory:")
+    file = Path(path)
+    if must_exist and not file.is_file():
+        raise ConfigError(f"database {file} does not exist")
+    return file
+
+
+def open_readonly(file: Path) -> sqlite3.Connection:
+    """A connection that cannot write the file (mode=ro), so callers can promise that."""
+    uri = f"file:{quote(str(file.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=5.0, isolation_level=None)
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as exc:
+        raise ConfigError(f"cannot read database {file}: {exc}") from exc
+    return conn
+
+
+def copy_database(source: Path, dest: Path) -> None:
+    """A consistent snapshot through SQLite's backup API (safe while others write)."""
+    src = open_readonly(source)
+    try:
+        out = sqlite3.connect(str(dest), isolation_level=None)
+        try:
+            src.backup(out)
+        finally:
+            out.close()
+    except sqlite3.Error as exc:
+        raise ConfigError(f"cannot copy database {source}: {exc}") from exc
+    finally:
+        src.close()
+
+
+def _shadow_tables(conn: sqlite3.Connection) -> set[str]:
+    """FTS and other virtual tables' shadow tables, which their CREATE VIRTUAL makes."""
+    try:
+        rows = conn.execute("PRAGMA main.table_list").fetchall()
+    except sqlite3.Error:  # SQLite older than 3.37
+        return set()
+    return {str(r[1]) for r in rows if r[2] == "shadow"}
+
+
+def schema_objects(conn: sqlite3.Connection, exclude: set[str] | None = None) -> list[SchemaObject]:
+    """User objects in a stable order: tables, indexes, views, triggers, each by name.
+
+    SQLite's own objects (sqlite_sequence, autoindexes) and the tables named in
+    ``exclude`` (bookkeeping) are left out: they are not the schema a migration
+    writes, and sqlite_sequence outlives the table that created it.
+    """
+    skip = {name.lower() for name in (exclude or set())}
+    shadows = _shadow_tables(conn)
+    rows = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
+    ).fetchall()
+    objects = [
+        SchemaObject(str(t), str(n), str(tb), str(s))
+        for t, n, tb, s in rows
+        if not str(n).startswith("sqlite_")
+        and str(tb).lower() not in skip
+        and str(n) not in shadows
+    ]
+    objects.sort(key=lambda o: (TYPE_ORDER.get(o.type, 9), o.name.lower(), o.name))
+    return objects
+
+
+def _drop_comment(match: re.Match[str]) -> str:
+    return " " if match["comment"] else match.group(0)
+
+
+def _unquote(match: re.Match[str]) -> str:
+    return match.group(1) or match.group(0)
+
+
+def normalize_sql(sql: str) -> str:
+    """One line, single spaces, none around parentheses and commas, plain names unquoted.
+
+    SQLite rewrites names it touches (``ALTER TABLE x RENAME TO orders`` stores
+    ``"orders"``), so ``"orders"`` and ``orders`` must compare equal. Comments
+    are dropped: a down that rebuilds a table without them restores it. Quoted
+    text is compressed too; good enough to compare schemas stored from
+    differently formatted DDL.
+    """
+    text = _QUOTED_OR_COMMENT.sub(_drop_comment, sql)
+    text = _TIGHT.sub(r"\1", _SPACE.sub(" ", text.strip())).rstrip(";")
+    return _QUOTED_NAME.sub(_unquote, text)
+
+
+def pretty_sql(obj: SchemaObject) -> str:
+    """Normalized SQL, a table with one column or constraint per line, for readable diffs."""
+    text = obj.normalized
+    if obj.type != "table":
+        return text
+    out: list[str] = []
+    depth = 0
+    quote_char = ""
+    for ch in text:
+        if quote_char:
+            out.append(ch)
+            if ch == quote_char:
+                quote_char = ""
+            continue
+        if ch in "'\"`[":
+            quote_char = "]" if ch == "[" else ch
+        elif ch == "(":
+            depth += 1
+            if depth == 1:
+                out.append(" (\n    ")
+                continue
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                out.append("\n)")
+                continue
+        elif ch == "," and depth == 1:
+            out.append(",\n    ")
+            continue
+        out.append(ch)
+    return "".join(out)

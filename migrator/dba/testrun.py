@@ -1,0 +1,203 @@
+"""``migrator test``: prove on a scratch database that every down file undoes its up.
+
+For each migration in order: snapshot the schema, apply it, roll it back,
+and compare with the snapshot; then apply it again (a down that leaves
+debris makes the second up fail) and go on to the next. Schemas are compared
+as SQLite stored them in sqlite_schema, normalized for whitespace, or on a
+server as its catalogs describe the scratch namespace (dba/serverscratch.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator.api import Migrator
+from migrator.dba.serverscratch import Scratch, is_server_url, server_scratch
+from migrator.dba.sqlitefile import copy_database, database_file, pretty_sql, schema_objects
+from migrator.engine import Progress
+from migrator.errors import ConfigError, MigrationFailed
+from migrator.files import Migration
+from migrator.lock import lock_path_for
+
+PASSED, NOT_RESTORED, IRREVERSIBLE, FAILED, ALREADY_APPLIED, NOT_TESTED = (
+    "passed", "not-restored", "irreversible", "failed", "already-applied", "not-tested",
+)
+
+
+@dataclass(slots=True)
+class MigrationTest:
+    version: str
+    name: str
+    outcome: str
+    diff: str = ""  # unified diff: schema before up (---) vs after down (+++)
+    message: str = ""
+    duration_ms: int = 0
+    stopped: bool = False  # the scratch database cannot go on past this one
+
+    def to_json(self) -> dict[str, object]:
+        return {"version": self.version, "name": self.name, "outcome": self.outcome,
+                "diff": self.diff or None, "message": self.message or None,
+                "duration_ms": self.duration_ms}
+
+
+@dataclass(slots=True)
+class TestReport:
+    results: list[MigrationTest] = field(default_factory=list)
+    scratch: str = ""  # "schema migrator_test_..." on a server; "" for a SQLite file
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.outcome in (NOT_RESTORED, FAILED) for r in self.results)
+
+
+def schema_text(db: Path, table: str) -> list[str]:
+    """The schema as lines: one header per object, then its SQL one clause per line."""
+    conn = sqlite3.connect(str(db))
+    try:
+        objects = schema_objects(conn, exclude={table.split(".")[-1]})
+    finally:
+        conn.close()
+    lines: list[str] = []
+    for obj in objects:
+        lines.append(f"-- {obj.type} {obj.name}")
+        lines.extend(pretty_sql(obj).splitlines())
+    return lines
+
+
+def _diff(before: list[str], after: list[str], label: str) -> str:
+    return "\n".join(difflib.unified_diff(
+        before, after, f"schema before {label} up", f"schema after {label} down", lineterm="",
+    ))
+
+
+@contextlib.contextmanager
+def _sqlite_scratch(table: str, from_db: str | None) -> Iterator[Scratch]:
+    with tempfile.TemporaryDirectory(prefix="migrator-test-") as scratch:
+        db = Path(scratch) / "scratch.db"
+        if from_db is not None:
+            copy_database(database_file(from_db), db)
+        yield Scratch(f"sqlite:///{db}", table, lambda: schema_text(db, table))
+        lock_path_for(db).unlink(missing_ok=True)
+
+
+def _scratch(
+    url: str | None, table: str, from_db: str | None
+) -> contextlib.AbstractContextManager[Scratch]:
+    """A scratch SQLite file, or a scratch schema/database on the server ``url`` names."""
+    if not is_server_url(url):
+        return _sqlite_scratch(table, from_db)
+    if from_db is not None:
+        raise ConfigError("--from-db copies a SQLite database; on a server, 'migrator test' "
+                          "starts from an empty scratch schema (leave --from-db out)")
+    return server_scratch(str(url), table)
+
+
+def run_tests(
+    migrations_dir: Path, table: str, *, from_db: str | None = None,
+    on_result: Callable[[MigrationTest], None] | None = None, url: str | None = None,
+) -> TestReport:
+    """Apply, roll back and re-apply each migration on a scratch database.
+
+    That is a temporary SQLite file, unless ``url`` names a PostgreSQL or MySQL
+    server: then a temporary schema or database there, so the server's own DDL runs.
+    """
+    report = TestReport()
+    notify = on_result or (lambda r: None)
+    with _scratch(url, table, from_db) as scratch:
+        report.scratch = scratch.name
+        m = Migrator(scratch.url, migrations_dir, table=scratch.table, progress=Progress())
+        pending = set()
+        newest = -1
+        for entry in m.status():
+            if entry.is_applied:
+                newest = max(newest, entry.key)
+                result = MigrationTest(entry.version, entry.name, ALREADY_APPLIED)
+                report.results.append(result)
+                notify(result)
+            elif entry.migration is not None:
+                pending.add(entry.version)
+        for migration in m.migrations():
+            if migration.version not in pending:
+                continue
+            if migration.key < newest:  # 'down' would roll back a newer one instead
+                result = _apply_untested(m, migration)
+                report.results.append(result)
+                notify(result)
+                if result.stopped:
+                    break
+                continue
+            result = _test_one(m, scratch.snapshot, migration)
+            report.results.append(result)
+            notify(result)
+            if result.stopped:
+                break  # later migrations need this one applied
+    return report
+
+
+def _apply_untested(m: Migrator, migration: Migration) -> MigrationTest:
+    """Apply an out-of-order migration so later ones start from the state a real run makes."""
+    try:
+        m.up(to=migration.version, allow_out_of_order=True)
+    except MigrationFailed as exc:
+        return MigrationTest(migration.version, migration.name, FAILED,
+                             message=f"up failed:\n{exc}", stopped=True)
+    return MigrationTest(
+        migration.version, migration.name, NOT_TESTED,
+        message="applied but not rolled back: it is older than the newest migration applied "
+        "in the copied database; test it without --from-db")
+
+
+def _test_one(
+    m: Migrator, snapshot: Callable[[], list[str]], migration: Migration
+) -> MigrationTest:
+    label = migration.label
+    started = time.perf_counter()
+
+    def done(
+        outcome: str, *, diff: str = "", message: str = "", stop: bool = False
+    ) -> MigrationTest:
+        ms = int((time.perf_counter() - started) * 1000)
+        stopped = stop or outcome == FAILED
+        return MigrationTest(migration.version, migration.name, outcome, diff, message, ms,
+                             stopped)
+
+    before = snapshot()
+    try:
+        m.up(to=migration.version, allow_out_of_order=True)
+    except MigrationFailed as exc:
+        return done(FAILED, message=f"up failed:\n{exc}")
+    if migration.down is None:
+        return done(IRREVERSIBLE, message="no down file; rollback not tested")
+    after_up = snapshot()
+    try:
+        m.down(steps=1)
+    except MigrationFailed as exc:
+        return done(FAILED, message=f"down failed:\n{exc}")
+    after_down = snapshot()
+    restored = after_down == before
+    diff = "" if restored else _diff(before, after_down, label)
+    try:
+        m.up(to=migration.version, allow_out_of_order=True)
+    except MigrationFailed as exc:
+        # The scratch database is stuck after this down: later migrations cannot run.
+        head = "up failed after down" if restored else (
+            "down did not restore the schema that up found, so up failed when run again")
+        return done(NOT_RESTORED if not restored else FAILED, diff=diff,
+                    message=f"{head}:\n{exc.info.db_error}", stop=True)
+    if not restored:
+        return done(NOT_RESTORED, diff=diff,
+                    message="down did not restore the schema that up found")
+    again = snapshot()
+    if again != after_up:
+        diff = "\n".join(difflib.unified_diff(
+            after_up, again, "schema after first up", "schema after second up", lineterm=""))
+        return done(NOT_RESTORED, diff=diff,
+                    message="up after down produced a different schema than the first up")
+    return done(PASSED)

@@ -1,0 +1,199 @@
+"""Rendering for people (stderr progress, stdout tables) and for scripts (JSON).
+
+Data goes to stdout, progress and errors to stderr, colour only on a
+terminal and never with NO_COLOR or --no-color.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from migrator.engine import Prepared, Progress, StepResult
+from migrator.errors import FileProblem
+from migrator.files import Migration
+from migrator.plan import APPLIED, MISSING, MODIFIED, PENDING, Entry
+from migrator.splitting import Statement
+from migrator.state import sql_literal
+
+_COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
+_STATE_COLOUR = {APPLIED: "green", PENDING: "yellow", MODIFIED: "red", MISSING: "red"}
+PROGRESS_AFTER = 0.5  # seconds before a long file gets a live counter
+PROGRESS_EVERY = 0.1
+
+
+def use_colour(stream: TextIO, no_color_flag: bool) -> bool:
+    if no_color_flag or os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Painter:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, colour: str) -> str:
+        if not self.enabled:
+            return text
+        return f"\033[{_COLOURS[colour]}m{text}\033[0m"
+
+
+def dump_json(document: object, stream: TextIO = sys.stdout) -> None:
+    import json  # only --json pays for it
+
+    stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+class Reporter(Progress):
+    """Progress lines on stderr; a live counter for long files on a terminal."""
+
+    def __init__(self, stream: TextIO, *, verbosity: int, colour: bool) -> None:
+        self.stream = stream
+        self.verbosity = verbosity  # 0 quiet, 1 normal, 2 verbose
+        self.paint = Painter(colour)
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        # statement_started only draws on a terminal or with -v; say so to the engine
+        self.wants_statements = verbosity >= 2 or (self.tty and verbosity >= 1)
+        self._started = 0.0
+        self._last_draw = 0.0
+        self._drawn = False
+        self._direction = "up"
+
+    def say(self, text: str) -> None:
+        if self.verbosity >= 1:
+            self._clear()
+            print(text, file=self.stream, flush=True)
+
+    def migration_started(self, migration: Migration, direction: str, total: int) -> None:
+        self._started = time.perf_counter()
+        self._last_draw = self._started
+        self._direction = direction
+        if self.verbosity >= 2:
+            verb = "applying" if direction == "up" else "rolling back"
+            self.say(f"{verb} {migration.label} ({total} statements)")
+
+    def statement_started(self, migration: Migration, statement: Statement, total: int) -> None:
+        if self.verbosity >= 2:
+            first = statement.sql.strip().splitlines()[0][:80]
+            print(f"  [{statement.index}/{total}] line {statement.line}: {first}",
+                  file=self.stream, flush=True)
+            return
+        if not self.tty or self.verbosity < 1:
+            return
+        now = time.perf_counter()
+        if now - self._started < PROGRESS_AFTER or now - self._last_draw < PROGRESS_EVERY:
+            return
+        self._last_draw = now
+        rate = statement.index / (now - self._started)
+        self.stream.write(
+            f"\r  {migration.label}: statement {statement.index}/{total} ({rate:,.0f}/s)\033[K"
+        )
+        self.stream.flush()
+        self._drawn = True
+
+    def migration_finished(self, step: StepResult) -> None:
+        verb = "applied" if step.direction == "up" else "rolled back"
+        label = f"{step.version}_{step.name}"
+        plural = "" if step.statements == 1 else "s"
+        self.say(
+            f"{self.paint(verb, 'green')} {label} "
+            f"({step.statements} statement{plural}, {step.duration_ms} ms)"
+        )
+
+    def warning(self, problem: FileProblem) -> None:
+        self._clear()
+        print(f"{self.paint('warning', 'yellow')}: {problem}", file=self.stream, flush=True)
+
+    def error(self, message: str) -> None:
+        self._clear()
+        print(f"{self.paint('error', 'red')}: {message}", file=self.stream, flush=True)
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\033[K")
+            self._drawn = False
+
+
+def status_table(entries: Sequence[Entry], paint: Painter) -> str:
+    if not entries:
+        return "no migrations found\n"
+    header = ("VERSION", "NAME", "STATE", "APPLIED AT")
+    rows = [(e.version, e.name, e.state, e.applied_at or "-") for e in entries]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    out = []
+    for i, row in enumerate([header, *rows]):
+        cells = [row[c].ljust(widths[c]) for c in range(3)]
+        if i > 0:
+            cells[2] = paint(cells[2], _STATE_COLOUR[row[2]])
+        line = "  ".join([*cells, row[3]])
+        if i > 0 and entries[i - 1].note:
+            line += f"  ({entries[i - 1].note})"
+        out.append(line.rstrip())
+    return "\n".join(out) + "\n"
+
+
+def status_json(entries: Sequence[Entry]) -> dict[str, object]:
+    return {
+        "migrations": [
+            {
+                "version": e.version,
+                "name": e.name,
+                "state": e.state,
+                "applied_at": e.applied_at,
+                "checksum": e.checksum,
+                "file": e.file,
+            }
+            for e in entries
+        ]
+    }
+
+
+def _terminated(sql: str) -> str:
+    text = sql.rstrip()
+    if text.endswith(";"):
+        return text
+    return text + ("\n;" if "--" in text.rsplit("\n", 1)[-1] else ";")
+
+
+def dry_run_script(
+    items: Sequence[Prepared], sql: dict[str, str], direction: str, url: str,
+    statements: dict[str, list[Statement]],
+) -> str:
+    """The exact SQL a run would execute, as a script a DBA can read or run by hand."""
+    verb = "up" if direction == "up" else "down"
+    out = [
+        f"-- migrator {verb} --dry-run on {url}: {len(items)} migration(s); nothing was run",
+        sql["create"],
+    ]
+    for item in items:
+        m, src = item.migration, item.source
+        fk_off = "foreign-keys-off" in src.directives
+        out.append("")
+        out.append(f"-- {m.label} ({src.path})")
+        if fk_off:
+            out.append(sql["fk_off"])
+        if src.transactional:
+            out.append(sql["begin"])
+        else:
+            out.append("-- no-transaction: each statement commits on its own")
+        for stmt in statements[src.path]:
+            out.append(f"-- {src.path}:{stmt.line} (statement {stmt.index} of {item.total})")
+            out.append(_terminated(stmt.sql))
+        if fk_off:
+            out.append(sql["fk_check"] + "  -- any row here means ROLLBACK")
+        if not src.transactional:
+            out.append(sql["begin"])
+        if direction == "up":
+            values = [sql_literal(m.version), sql_literal(m.name), sql_literal(m.checksum),
+                      sql["now"], "0"]
+            out.append(f"{sql['insert']} ({', '.join(values)});")
+        else:
+            out.append(f"{sql['delete']} {sql_literal(m.version)};")
+        out.append(sql["commit"])
+        if fk_off:
+            out.append(sql["fk_on"])
+    return "\n".join(out) + "\n"

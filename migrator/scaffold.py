@@ -1,0 +1,45 @@
+"""``migrator new``: an empty, correctly named migration with the next timestamp."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from migrator.errors import ConfigError
+from migrator.files import NAME_OK, discover
+
+UP_TEMPLATE = "-- {label}: up\n\n"
+DOWN_TEMPLATE = "-- {label}: down (undo everything the up file does)\n\n"
+
+
+def new_migration(directory: Path, name: str, layout: str = "pair") -> list[Path]:
+    """Write the files and return their paths; never overwrites anything."""
+    if not NAME_OK.match(name):
+        raise ConfigError(
+            f"invalid migration name {name!r}: use letters, digits, '_' and '-' "
+            "(for example add_users_email)"
+        )
+    if layout not in ("pair", "dir"):
+        raise ConfigError(f"unknown layout {layout!r} (known: pair, dir)")
+    directory.mkdir(parents=True, exist_ok=True)
+    taken = {m.key for m in discover(directory)}
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    version = stamp.strftime("%Y%m%d%H%M%S")
+    while int(version) in taken or _exists(directory, version):
+        stamp += timedelta(seconds=1)
+        version = stamp.strftime("%Y%m%d%H%M%S")
+    label = f"{version}_{name}"
+    if layout == "dir":
+        folder = directory / label
+        folder.mkdir()
+        paths = [folder / "up.sql", folder / "down.sql"]
+    else:
+        paths = [directory / f"{label}.up.sql", directory / f"{label}.down.sql"]
+    for path, template in zip(paths, (UP_TEMPLATE, DOWN_TEMPLATE), strict=True):
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(template.format(label=label))
+    return paths
+
+
+def _exists(directory: Path, version: str) -> bool:
+    return any(p.name.startswith(f"{version}_") for p in directory.iterdir())

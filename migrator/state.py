@@ -1,0 +1,117 @@
+"""The bookkeeping table: row type, DDL and queries.
+
+The table name is user input; it is validated and quoted here, the only
+place that builds SQL around it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from migrator.errors import ConfigError, DriftError
+
+COLUMNS = ("version", "name", "checksum", "applied_at", "duration_ms")
+_PART = r"[A-Za-z_][A-Za-z0-9_$]*"
+_TABLE_NAME = re.compile(rf"^{_PART}(?:\.{_PART})?\Z")  # "$" would let a newline through
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    version: str
+    name: str
+    checksum: str
+    applied_at: str
+    duration_ms: int
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def validate_table_name(name: str) -> str:
+    if not _TABLE_NAME.match(name):
+        raise ConfigError(
+            f"invalid migrations table name {name!r}: use letters, digits and '_' "
+            "(optionally schema.table)"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class StateSql:
+    """Queries on the bookkeeping table; ``mark`` is the driver's placeholder."""
+
+    table: str
+    quote_char: str = '"'
+    mark: str = "?"
+
+    @property
+    def qualified(self) -> str:
+        q = self.quote_char
+        return ".".join(f"{q}{part}{q}" for part in self.table.split("."))
+
+    @property
+    def bare_name(self) -> str:
+        return self.table.split(".")[-1]
+
+    def create(self, text_type: str = "TEXT", key_type: str = "TEXT") -> str:
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.qualified} (\n"
+            f"    version {key_type} NOT NULL PRIMARY KEY,\n"
+            f"    name {text_type} NOT NULL,\n"
+            f"    checksum {text_type} NOT NULL,\n"
+            f"    applied_at {text_type} NOT NULL,\n"
+            "    duration_ms INTEGER NOT NULL\n"
+            ")"
+        )
+
+    def select_all(self) -> str:
+        return f"SELECT {', '.join(COLUMNS)} FROM {self.qualified}"
+
+    def select_one(self) -> str:
+        return f"SELECT 1 FROM {self.qualified} WHERE version = {self.mark}"
+
+    def insert(self) -> str:
+        marks = ", ".join([self.mark] * len(COLUMNS))
+        return f"INSERT INTO {self.qualified} ({', '.join(COLUMNS)}) VALUES ({marks})"
+
+    def delete(self) -> str:
+        return f"DELETE FROM {self.qualified} WHERE version = {self.mark}"
+
+
+def sql_literal(value: object) -> str:
+    """A literal for dry-run scripts (never used to build executed SQL)."""
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def is_ours(table: str, columns: list[str] | None) -> bool:
+    """True if the bookkeeping table exists with migrator's columns, False if it does
+    not exist; a same-named table another tool wrote is refused (DriftError)."""
+    if not columns:
+        return False
+    if not set(COLUMNS) <= {c.lower() for c in columns}:
+        raise DriftError(foreign_table_message(table, columns))
+    return True
+
+
+def foreign_table_message(table: str, columns: list[str]) -> str:
+    """Explain a same-named table that another tool wrote, and how to adopt it."""
+    cols = set(columns)
+    if cols == {"version"}:
+        guess = "dbmate's"
+    elif cols == {"version", "dirty"}:
+        guess = "golang-migrate's"
+    else:
+        guess = "another tool's"
+    return (
+        f"table {table} exists but was not written by migrator: its columns "
+        f"({', '.join(columns)}) look like {guess} bookkeeping table. migrator never alters "
+        "it. To adopt this database: keep that table and give migrator its own with "
+        "--migrations-table NAME (or MIGRATIONS_TABLE), then record what is already "
+        "applied with 'migrator baseline VERSION', VERSION being the newest version the "
+        f"other tool applied (SELECT max(version) FROM {table})"
+    )

@@ -1,0 +1,43 @@
+"""Fixtures shared by every test module; keep them small and general."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``@pytest.mark.slow`` tests unless a ``-m`` expression asks for them."""
+    if config.getoption("markexpr"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def make_migrations(tmp_path: Path) -> MakeMigrations:
+    """Write ``{relative path: text or bytes}`` under a fresh migrations directory.
+
+    Paths may contain '/' for the directory layout (``"0002_x/up.sql"``).
+    Calling it again adds files to the same directory.
+    """
+    root = tmp_path / "migrations"
+    root.mkdir(exist_ok=True)
+
+    def make(files: Mapping[str, str | bytes]) -> Path:
+        for rel, content in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_bytes(content.encode("utf-8"))  # no newline translation
+        return root
+
+    return make

@@ -1,0 +1,242 @@
+"""--json: stdout is exactly one JSON document for every command and every exit code.
+
+Scripts parse stdout without looking at the exit code first, so errors (2, 3,
+4) and failed migrations (1) must produce a document too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clihelp import VERSIONS, Result, applied, clean_env, cli, migration, run, tables, three
+
+STEP_KEYS = {"version", "name", "duration_ms"}
+
+
+@pytest.fixture
+def proj(tmp_path: Path) -> Path:
+    three(tmp_path)
+    return tmp_path
+
+
+def doc(r: Result, code: int) -> Any:
+    assert r.code == code, r
+    assert "Traceback" not in r.err, r
+    return r.json()  # raises on empty output or on anything after the document
+
+
+def _steps(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    for e in entries:
+        assert set(e) >= STEP_KEYS, e
+        assert isinstance(e["duration_ms"], int) and e["duration_ms"] >= 0
+    return [(e["version"], e["name"]) for e in entries]
+
+
+def test_status_json(proj: Path) -> None:
+    d = doc(run(proj, "status", "--json"), 0)
+    assert not (proj / "app.db").exists()
+    assert [(m["version"], m["name"], m["state"], m["applied_at"]) for m in d["migrations"]] == [
+        (VERSIONS[0], "create_a", "pending", None), (VERSIONS[1], "create_b", "pending", None),
+        (VERSIONS[2], "create_c", "pending", None)]
+    assert run(proj, "up", "--to", VERSIONS[1]).code == 0
+    d = doc(run(proj, "--json", "status", "--exit-code"), 1)
+    for m in d["migrations"]:
+        assert {"version", "name", "state", "applied_at", "checksum"} <= set(m)
+    a, b, c = d["migrations"]
+    assert a["state"] == b["state"] == "applied" and c["state"] == "pending"
+    assert isinstance(a["applied_at"], str) and a["applied_at"].startswith("20")
+    raw = (proj / "migrations/20260102000000_create_b/up.sql").read_bytes()
+    assert b["checksum"] == hashlib.sha256(raw).hexdigest()
+    (proj / "migrations/20260101000000_create_a.up.sql").write_text("SELECT 'edited';\n")
+    d = doc(run(proj, "status", "--json", "--exit-code"), 3)
+    assert d["migrations"][0]["state"] == "modified"
+
+
+def test_up_down_redo_json(proj: Path) -> None:
+    d = doc(run(proj, "up", "--json", "-v"), 0)  # -v talks on stderr only
+    assert _steps(d["applied"]) == [(VERSIONS[0], "create_a"), (VERSIONS[1], "create_b"),
+                                    (VERSIONS[2], "create_c")]
+    assert doc(run(proj, "up", "--json"), 0) == {"applied": []}
+    d = doc(run(proj, "--json", "down", "--steps", "2"), 0)
+    assert _steps(d["rolled_back"]) == [(VERSIONS[2], "create_c"), (VERSIONS[1], "create_b")]
+    assert doc(run(proj, "up", "--json", "--to", VERSIONS[1]), 0)["applied"][0]["name"] == \
+        "create_b"
+    d = doc(run(proj, "redo", "--json", "--steps", "2"), 0)
+    assert _steps(d["rolled_back"]) == [(VERSIONS[1], "create_b"), (VERSIONS[0], "create_a")]
+    assert _steps(d["applied"]) == [(VERSIONS[0], "create_a"), (VERSIONS[1], "create_b")]
+    d = doc(run(proj, "down", "--all", "--json"), 0)
+    assert len(d["rolled_back"]) == 2
+    assert doc(run(proj, "down", "--json"), 0) == {"rolled_back": []}
+
+
+def test_failed_migration_json(proj: Path) -> None:
+    migration(proj, "20260104000000", "broken",
+              "CREATE TABLE d (x);\n-- the next one fails\nINSERT INTO nowhere VALUES (1);\n")
+    d = doc(run(proj, "up", "--json"), 1)
+    assert _steps(d["applied"]) == [(v, n) for v, n in zip(
+        VERSIONS, ["create_a", "create_b", "create_c"], strict=True)]
+    err = d["error"]
+    assert {"version", "file", "statement", "line", "message"} <= set(err)
+    assert err["version"] == "20260104000000"
+    assert err["file"] == "migrations/20260104000000_broken.up.sql"
+    assert err["statement"] == 2 and err["line"] == 3
+    assert "no such table: nowhere" in err["message"]
+    assert applied(proj / "app.db") == VERSIONS
+    assert "d" not in tables(proj / "app.db")
+
+
+def test_failed_no_transaction_file_json(tmp_path: Path) -> None:
+    migration(tmp_path, "1", "partial", "-- migrator: no-transaction\n"
+              "CREATE TABLE p (x);\nCREATE TABLE p (x);\n")
+    d = doc(run(tmp_path, "up", "--json"), 1)
+    assert d["applied"] == []
+    assert d["error"]["statement"] == 2 and d["error"]["line"] == 3
+    assert "already exists" in d["error"]["message"]
+    assert applied(tmp_path / "app.db") == []  # the row is written only after the last one
+
+
+def test_failed_rollback_json(proj: Path) -> None:
+    assert run(proj, "up").code == 0
+    (proj / "migrations/20260102000000_create_b/down.sql").write_text("DROP TABLE nope;\n")
+    d = doc(run(proj, "down", "--all", "--json"), 1)
+    assert _steps(d["rolled_back"]) == [(VERSIONS[2], "create_c")]
+    assert d["error"]["version"] == VERSIONS[1]
+    assert d["error"]["file"] == "migrations/20260102000000_create_b/down.sql"
+    assert applied(proj / "app.db") == VERSIONS[:2]
+
+
+def test_verify_json(proj: Path) -> None:
+    assert run(proj, "up").code == 0
+    assert doc(run(proj, "verify", "--json"), 0)["ok"] is True
+    a_up = proj / "migrations/20260101000000_create_a.up.sql"
+    a_up.write_bytes(a_up.read_bytes().replace(b"\n", b"\r\n"))
+    d = doc(run(proj, "verify", "--json"), 0)
+    assert d["ok"] is True and d["problems"] == []
+    assert "20260101000000_create_a.up.sql" in str(d)  # mentioned all the same
+    (proj / "migrations/20260103000000_create_c.up.sql").write_text("SELECT 1;\n")
+    b_dir = proj / "migrations/20260102000000_create_b"
+    for p in b_dir.iterdir():
+        p.unlink()
+    b_dir.rmdir()
+    d = doc(run(proj, "--json", "verify"), 3)
+    assert d["ok"] is False
+    assert sorted((p["version"], p["file"], p["kind"]) for p in d["problems"]) == [
+        (VERSIONS[1], None, "missing"),
+        (VERSIONS[2], "migrations/20260103000000_create_c.up.sql", "modified")]
+
+
+def test_dry_run_json(proj: Path) -> None:
+    d = doc(run(proj, "up", "--dry-run", "--json"), 0)
+    assert not (proj / "app.db").exists()
+    assert [m["version"] for m in d["applied"]] == VERSIONS
+    assert "BEGIN" in d["sql"]
+    conn = sqlite3.connect(proj / "by_hand.db", isolation_level=None)
+    conn.executescript(d["sql"])
+    conn.close()
+    assert tables(proj / "by_hand.db") == ["a", "b", "c", "schema_migrations"]
+    assert run(proj, "up").code == 0
+    d = doc(run(proj, "down", "--dry-run", "--json", "--all"), 0)
+    assert [m["version"] for m in d["rolled_back"]] == VERSIONS[::-1]
+    assert applied(proj / "app.db") == VERSIONS
+
+
+def test_other_commands_json(proj: Path) -> None:
+    d = doc(cli(proj, "new", "x_y", "--json"), 0)
+    assert len(d["created"]) == 2 and all((proj / p).is_file() for p in d["created"])
+    d = doc(run(proj, "baseline", VERSIONS[1], "--json"), 0)
+    assert [b["version"] for b in d["baselined"]] == VERSIONS[:2]
+    assert isinstance(doc(run(proj, "unlock", "--json"), 0)["message"], str)
+
+
+# -- errors: still one document ------------------------------------------------------------
+
+
+def _error(r: Result, code: int) -> dict[str, Any]:
+    d = doc(r, code)
+    assert isinstance(d["error"]["message"], str) and d["error"]["message"]
+    assert r.err  # and a human message on stderr
+    return d["error"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("args", [
+    ["status", "--json"],  # no URL
+    ["--json", "-u", "foo://x", "status"],
+    ["--json", "-u", "sqlite://host/x.db", "up"],
+    ["--json", "-u", "sqlite:///app.db", "-d", "nowhere", "up"],
+    ["--json", "-u", "sqlite:///app.db", "--migrations-table", "x; DROP TABLE y", "up"],
+    ["--json", "-u", "sqlite:///app.db", "frobnicate"],
+    ["-u", "sqlite:///app.db", "up", "--json", "--frobnicate"],
+    ["-u", "sqlite:///app.db", "down", "--json", "--steps", "0"],
+    ["-u", "sqlite:///app.db", "down", "--json", "--all", "--steps", "1"],
+    ["--json"],
+    ["--json", "-u", "sqlite:///app.db", "new", "bad name"],
+])
+def test_usage_errors_json(proj: Path, args: list[str]) -> None:
+    _error(cli(proj, *args), 2)
+    assert sorted(p.name for p in proj.iterdir()) == ["migrations"]
+
+
+def test_invalid_files_json_lists_each_problem(proj: Path) -> None:
+    migration(proj, "20260104000000", "tx", "BEGIN;\nSELECT 1;\nCOMMIT;\n")
+    (proj / "migrations/20260105000000_orphan.down.sql").write_text("SELECT 1;")
+    err = _error(run(proj, "up", "--json"), 2)
+    files = {p["file"] for p in err["problems"]}
+    assert files == {"migrations/20260105000000_orphan.down.sql"}
+    (proj / "migrations/20260105000000_orphan.down.sql").unlink()
+    err = _error(run(proj, "up", "--json"), 2)
+    assert [(p["file"], p["line"]) for p in err["problems"]] == [
+        ("migrations/20260104000000_tx.up.sql", 1), ("migrations/20260104000000_tx.up.sql", 3)]
+    assert not (proj / "app.db").exists()
+
+
+def test_drift_json(proj: Path) -> None:
+    assert run(proj, "up").code == 0
+    (proj / "migrations/20260101000000_create_a.up.sql").write_text("SELECT 2;\n")
+    err = _error(run(proj, "--json", "up"), 3)
+    assert err["problems"] == [{"version": VERSIONS[0], "kind": "modified",
+                                "file": "migrations/20260101000000_create_a.up.sql"}]
+
+
+def test_foreign_table_json(tmp_path: Path) -> None:
+    three(tmp_path)
+    conn = sqlite3.connect(tmp_path / "app.db")
+    conn.execute("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, dirty BOOLEAN)")
+    conn.commit()
+    conn.close()
+    for cmd in (["up"], ["status"], ["verify"]):
+        assert "golang-migrate" in _error(run(tmp_path, "--json", *cmd), 3)["message"]
+
+
+def test_lock_held_json(proj: Path) -> None:
+    assert run(proj, "up", "--to", VERSIONS[0]).code == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys\nfrom pathlib import Path\nfrom migrator.lock import file_lock\n"
+         "with file_lock(Path(sys.argv[1]), 0, 't'):\n"
+         "    print('held', flush=True); sys.stdin.read()\n",
+         str(proj / "app.db.migrator-lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        for cmd in (["up"], ["down"], ["unlock"]):
+            err = _error(run(proj, "--json", *cmd), 4)
+            assert f"pid {holder.pid}" in err["message"]
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+def test_irreversible_json(proj: Path) -> None:
+    migration(proj, "20260104000000", "oneway", "CREATE TABLE d (x);\n")
+    assert run(proj, "up").code == 0
+    r = run(proj, "down", "--json")
+    err = _error(r, 1)
+    assert "20260104000000_oneway.up.sql" in err["message"]
+    assert r.json()["rolled_back"] == []
+    assert applied(proj / "app.db")[-1] == "20260104000000"

@@ -1,0 +1,50 @@
+"""Version look-ups and rollback selection in the pure planner."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrator.errors import ConfigError
+from migrator.files import Migration
+from migrator.plan import Entry, find, reconcile, rollback_targets
+from migrator.source import SqlText
+from migrator.state import AppliedMigration
+
+
+def _migration(version: str) -> Migration:
+    text = SqlText(f"{version}_m.up.sql", "SELECT 1;", f"sum{version}", frozenset())
+    return Migration(version, int(version.replace("-", "")), "m", text, text)
+
+
+def _entries() -> list[Entry]:
+    ms = [_migration(v) for v in ("1", "2", "3")]
+    rows = [AppliedMigration(v, "m", f"sum{v}", "2026-11-24T00:00:00Z", 0) for v in ("1", "2")]
+    return reconcile(ms, rows, read=lambda path: b"")
+
+
+@pytest.mark.parametrize("bad", ["-1", "abc", "", "1a", "v2"])
+def test_find_rejects_non_versions(bad: str) -> None:
+    with pytest.raises(ConfigError, match="not a migration version"):
+        find(_entries(), bad)
+
+
+def test_find_ignores_leading_zeros() -> None:
+    assert find(_entries(), "0002").version == "2"
+
+
+def test_down_to_zero_rolls_back_everything() -> None:
+    targets = rollback_targets(_entries(), steps=None, to="0", everything=False)
+    assert [e.version for e in targets] == ["2", "1"]
+
+
+def test_down_to_version_keeps_it() -> None:
+    targets = rollback_targets(_entries(), steps=None, to="1", everything=False)
+    assert [e.version for e in targets] == ["2"]
+
+
+def test_pending_older_than_newest_applied_is_marked() -> None:
+    ms = [_migration(v) for v in ("1", "2", "3")]
+    rows = [AppliedMigration(v, "m", f"sum{v}", "t", 0) for v in ("1", "3")]
+    states = {e.version: (e.state, e.note) for e in reconcile(ms, rows, read=lambda p: b"")}
+    assert states["2"][0] == "pending" and states["2"][1] is not None
+    assert states["3"] == ("applied", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +24,18 @@ def new_migration(directory: Path, name: str, layout: str = "pair") -> list[Path
     if layout not in ("pair", "dir"):
         raise ConfigError(f"unknown layout {layout!r} (known: pair, dir)")
     directory.mkdir(parents=True, exist_ok=True)
+    # Two `new` calls in the same second (a script, two terminals) would pick
+    # the same version under different names; an flock on the directory itself
+    # makes choose-and-create atomic, leaves no file behind and dies with us.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _create(directory, name, layout)
+    finally:
+        os.close(fd)
+
+
+def _create(directory: Path, name: str, layout: str) -> list[Path]:
     taken = {m.key for m in discover(directory)}
     stamp = datetime.now(UTC).replace(microsecond=0)
     version = stamp.strftime("%Y%m%d%H%M%S")

@@ -9,11 +9,13 @@ nothing to do. Without --lock-timeout the losers exit 4 naming the holder.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +134,30 @@ def test_removed_lock_file_cannot_make_a_migration_run_twice(tmp_path: Path) -> 
     assert h.applied_versions(db) == ["001", "002"]
     assert h.snapshot(gate)["data"]["passed"] == [(1,)]  # 002's INSERT ran once
 
+
+def _new_after_barrier(directory: str, name: str, barrier: Any, out: Any) -> None:
+    from migrator.scaffold import new_migration
+
+    barrier.wait()
+    try:
+        out.put(new_migration(Path(directory), name)[0].name)
+    except Exception as exc:  # reported to the parent instead of hanging it
+        out.put(f"error: {exc!r}")
+
+
+def test_simultaneous_new_calls_get_distinct_versions(tmp_path: Path) -> None:
+    # All eight choose their version in the same instant: without the
+    # directory lock several pick the same second under different names.
+    ctx = multiprocessing.get_context("fork")
+    barrier, out = ctx.Barrier(PROCESSES), ctx.Queue()
+    procs = [ctx.Process(target=_new_after_barrier, args=(str(tmp_path), f"n{i}", barrier, out))
+             for i in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    names = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    versions = [name.split("_", 1)[0] for name in names]
+    assert len(set(versions)) == PROCESSES, sorted(names)
+    assert len(list(tmp_path.iterdir())) == 2 * PROCESSES

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,6 +66,13 @@ def version_key(version: str) -> int:
     return key
 
 
+def _file_key(version: str) -> int:
+    """version_key for a version the file name pattern matched: ASCII digits and dashes."""
+    if "-" in version or len(version) >= 4000:
+        return version_key(version)
+    return int(version)  # the pattern already excluded signs, spaces, '_' and other digits
+
+
 def discover(directory: Path) -> list[Migration]:
     """Load and validate every migration in ``directory``, ordered by version."""
     if not directory.is_dir():
@@ -77,16 +85,15 @@ def discover(directory: Path) -> list[Migration]:
     ups: dict[tuple[str, str], str] = {}
     downs: dict[tuple[str, str], str] = {}
     try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        entries = sorted(os.scandir(directory), key=_BY_NAME)
     except OSError as exc:
         raise ConfigError(f"cannot list migrations directory '{directory}': {exc}") from exc
-    base = str(directory)
-    join = os.path.join
+    bare = str(directory) == "."  # "1_a.up.sql" in messages, not "./1_a.up.sql"
     for entry in entries:
         name = entry.name
         if name.startswith("."):
             continue
-        path = name if base == "." else join(base, name)  # plain strings: status reads 1000s
+        path = name if bare else entry.path  # os.path.join(directory, name), already built in C
         try:
             is_dir = entry.is_dir()
             special = not is_dir and not entry.is_file() and os.path.exists(path)
@@ -109,8 +116,12 @@ def discover(directory: Path) -> list[Migration]:
     _check_duplicates(migrations, problems)
     if problems:
         raise MigrationFileError(problems)
-    migrations.sort(key=lambda m: (m.key, m.version))
+    migrations.sort(key=_BY_KEY)
     return migrations
+
+
+_BY_NAME = attrgetter("name")
+_BY_KEY = attrgetter("key", "version")  # a (key, version) tuple, built in C
 
 
 def _scan_file(
@@ -203,11 +214,13 @@ def _load(
         except SourceError as exc:
             problems.extend(exc.problems)
             continue
-        migrations.append(Migration(version, version_key(version), name, up, down))
+        migrations.append(Migration(version, _file_key(version), name, up, down))
     return migrations
 
 
 def _check_duplicates(migrations: list[Migration], problems: list[FileProblem]) -> None:
+    if len({m.key for m in migrations}) == len(migrations):
+        return  # the usual case: one set instead of a list per migration
     by_key: dict[int, list[Migration]] = {}
     for m in migrations:
         by_key.setdefault(m.key, []).append(m)

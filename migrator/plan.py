@@ -7,6 +7,7 @@ differs, to tell a line-ending change from a real edit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -63,15 +64,22 @@ def reconcile(
     read: Callable[[str], bytes] = _read,
 ) -> list[Entry]:
     by_key = {m.key: m for m in migrations}
+    # A row nearly always spells its version as its file does: reuse the file's
+    # key rather than parse the row's text again (version_key on 1000s of rows).
+    by_version = {m.version: m for m in by_key.values()}
     entries: list[Entry] = []
     seen: set[int] = set()
     for row in rows:
-        key = version_key(row.version)
+        m = by_version.get(row.version)
+        if m is not None:
+            key = m.key
+        else:
+            key = version_key(row.version)
+            m = by_key.get(key)
         seen.add(key)
-        m = by_key.get(key)
         if m is None:
             entries.append(Entry(row.version, row.name, MISSING, key, None, row))
-        elif m.checksum == row.checksum:
+        elif m.up.checksum == row.checksum:
             entries.append(Entry(m.version, m.name, APPLIED, key, m, row))
         else:
             note = cosmetic_match(read(m.up.path), row.checksum)
@@ -86,8 +94,11 @@ def reconcile(
             late = newest is not None and m.key < newest
             entries.append(Entry(m.version, m.name, PENDING, m.key, m, None,
                                  OUT_OF_ORDER if late else None))
-    entries.sort(key=lambda e: (e.key, e.version))
+    entries.sort(key=_BY_KEY)
     return entries
+
+
+_BY_KEY = attrgetter("key", "version")  # a (key, version) tuple, built in C
 
 
 def find(entries: Sequence[Entry], version: str) -> Entry:

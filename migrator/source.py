@@ -6,6 +6,7 @@ Decoding is ours, not the splitter's: sqlparse silently falls back to
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -20,6 +21,12 @@ KNOWN_DIRECTIVES = (NO_TRANSACTION, FOREIGN_KEYS_OFF)
 
 _DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _ANY_DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:", re.IGNORECASE | re.MULTILINE)
+# What _ANY_DIRECTIVE needs, found 6x faster: unanchored, the search jumps from
+# "--" to "--", while ^ with MULTILINE makes it try every line.
+_MENTION = re.compile(r"--[ \t]*migrator[ \t]*:", re.IGNORECASE)
+_NO_DIRECTIVES: frozenset[str] = frozenset()
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: no CRLF translation on Windows
+_FIRST_READ = 1 << 16
 
 
 class SqlText(NamedTuple):
@@ -51,11 +58,28 @@ def read_sql(path: str | Path, display: str | None = None) -> SqlText:
     """Read, checksum, decode and parse directives, or raise SourceError."""
     shown = display or str(path)
     try:
-        with open(path, "rb") as file:  # not Path.read_bytes: status reads thousands
-            raw = file.read()
+        raw = read_bytes(path)
     except OSError as exc:
         raise SourceError([FileProblem(shown, f"cannot read: {exc.strerror or exc}")]) from exc
     return parse_sql(raw, shown)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A whole file, in as few system calls as a small file allows: open, read, read, close.
+
+    Not open().read(): it adds an isatty ioctl, two fstat and two lseek calls
+    per file, ~40% of the time reading a directory of small migrations.
+    """
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        raw = os.read(fd, _FIRST_READ)  # nearly every migration fits in one read
+        if len(raw) == _FIRST_READ:  # a large file: the rest in one read of its size
+            raw += os.read(fd, os.fstat(fd).st_size)
+        while more := os.read(fd, _FIRST_READ):  # only a read returning nothing means EOF
+            raw += more
+    finally:
+        os.close(fd)
+    return raw
 
 
 def parse_sql(raw: bytes, shown: str) -> SqlText:
@@ -89,12 +113,13 @@ def decode(raw: bytes, shown: str) -> str:
 
 def parse_directives(text: str, shown: str) -> frozenset[str]:
     """Read ``-- migrator: WORD`` lines from the leading comment block only."""
+    # Cheapest test first; most files stop at the first ('"-" in' is a memchr).
+    if "-" not in text or _MENTION.search(text) is None or _ANY_DIRECTIVE.search(text) is None:
+        return _NO_DIRECTIVES
     found: set[str] = set()
     problems: list[FileProblem] = []
     lineno = 0
     leading = True
-    if "--" not in text or _ANY_DIRECTIVE.search(text) is None:  # the find is ~10x cheaper
-        return frozenset()
     for lineno, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         is_comment = stripped.startswith("--")

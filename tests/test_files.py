@@ -203,3 +203,30 @@ def test_missing_directory_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ConfigError, match="is not a directory"):
         discover(tmp_path / "file")
+
+
+def test_keys_of_dashed_and_long_versions(make_migrations: MakeMigrations) -> None:
+    long = "9" * 200
+    root = make_migrations(
+        {
+            "0-1_dashed.up.sql": "SELECT 1;",
+            "007_zeros.up.sql": "SELECT 7;",
+            f"{long}_long/up.sql": "SELECT 9;",
+            "2026-01-02_date.up.sql": "SELECT 2;",
+        }
+    )
+    assert [(m.version, m.key) for m in discover(root)] == [
+        ("0-1", 1), ("007", 7), ("2026-01-02", 20260102), (long, int(long))
+    ]
+
+
+def test_relative_directory_paths_are_kept_as_given(
+    make_migrations: MakeMigrations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_migrations({"1_a.up.sql": "SELECT 1;", "2_b/up.sql": "SELECT 2;"})
+    monkeypatch.chdir(root.parent)
+    assert [m.up.path for m in discover(Path("migrations"))] == [
+        os.path.join("migrations", "1_a.up.sql"), os.path.join("migrations", "2_b", "up.sql")
+    ]
+    monkeypatch.chdir(root)
+    assert [m.up.path for m in discover(Path("."))] == ["1_a.up.sql", os.path.join("2_b", "up.sql")]

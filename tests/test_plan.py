@@ -48,3 +48,17 @@ def test_pending_older_than_newest_applied_is_marked() -> None:
     states = {e.version: (e.state, e.note) for e in reconcile(ms, rows, read=lambda p: b"")}
     assert states["2"][0] == "pending" and states["2"][1] is not None
     assert states["3"] == ("applied", None)
+
+
+def test_rows_match_files_by_key_whatever_their_spelling() -> None:
+    ms = [_migration(v) for v in ("1", "0002", "2026-01-03")]
+    rows = [
+        AppliedMigration(v, "m", s, "t", 0)
+        for v, s in (("01", "sum1"), ("2", "sum0002"), ("20260103", "other"), ("x9", "s"))
+    ]
+    entries = reconcile(ms, rows, read=lambda p: b"")
+    assert [(e.version, e.state, e.key) for e in entries] == [
+        ("x9", "missing", -1), ("1", "applied", 1), ("0002", "applied", 2),
+        ("2026-01-03", "modified", 20260103),
+    ]
+    assert entries[1].row is rows[0]

@@ -15,6 +15,7 @@ from migrator.source import (
     decode,
     parse_directives,
     parse_sql,
+    read_bytes,
     read_sql,
 )
 
@@ -125,3 +126,35 @@ def test_read_sql_reports_unreadable_path(tmp_path: Path) -> None:
 def test_directive_may_carry_a_trailing_comment() -> None:
     text = "-- migrator: no-transaction -- VACUUM needs it\nVACUUM;\n"
     assert parse_directives(text, "m.up.sql") == frozenset({"no-transaction"})
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 16) - 1, 1 << 16, (1 << 16) + 1, 3_000_001])
+def test_read_bytes_reads_whole_files_around_the_first_read_size(
+    tmp_path: Path, size: int
+) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    path = tmp_path / "m.up.sql"
+    path.write_bytes(data)
+    assert read_bytes(path) == data
+    assert read_bytes(str(path)) == data
+
+
+def test_read_sql_of_a_directory_names_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(SourceError) as info:
+        read_sql(str(tmp_path))
+    assert [str(p) for p in info.value.problems] == [f"{tmp_path}: cannot read: Is a directory"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["SELECT 1 - 2;\n", "SELECT '2026-01-01'; -- a comment\n", "-- migrators: x\nSELECT 1;\n",
+     "SELECT 1; -- migrator mentioned, no colon\n"],
+    ids=["dash", "comment", "other-word", "no-colon"],
+)
+def test_dashes_and_comments_without_a_directive(text: str) -> None:
+    assert parse_directives(text, "m.sql") == frozenset()
+
+
+def test_mixed_case_directive_after_a_comment_with_dashes_is_found() -> None:
+    text = "-- 2026-01-01: rebuild\n  --  MiGrAtOr :  no-transaction\nVACUUM;\n"
+    assert parse_directives(text, "m.sql") == frozenset({NO_TRANSACTION})

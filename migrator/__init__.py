@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from migrator.api import Migrator, Problem, RunResult, VerifyReport
-    from migrator.engine import Progress, StepResult
     from migrator.errors import (
         ConfigError,
         DriftError,
@@ -24,13 +23,14 @@ if TYPE_CHECKING:
     )
     from migrator.files import Migration, discover
     from migrator.plan import Entry
+    from migrator.progress import Progress, StepResult
     from migrator.scaffold import new_migration
     from migrator.splitting import Statement, split_sqlite
 
 # Loaded on first use, so `migrator --help` does not import the whole engine.
 _LAZY = {
     **dict.fromkeys(("Migrator", "Problem", "RunResult", "VerifyReport"), "migrator.api"),
-    **dict.fromkeys(("Progress", "StepResult"), "migrator.engine"),
+    **dict.fromkeys(("Progress", "StepResult"), "migrator.progress"),
     **dict.fromkeys(
         ("ConfigError", "DriftError", "ExitCode", "Interrupted", "IrreversibleError",
          "LockError", "MigrationFailed", "MigrationFileError", "MigratorError"),

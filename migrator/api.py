@@ -12,23 +12,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, Journal, transaction
-from migrator.engine import (
-    DOWN,
-    UP,
-    Prepared,
-    Progress,
-    StepResult,
-    check_group,
-    prepare,
-    run,
-    run_group,
-)
 from migrator.errors import ConfigError, DriftError, IrreversibleError, MigrationFailed
 from migrator.files import Migration, discover
 from migrator.plan import (
@@ -42,31 +30,43 @@ from migrator.plan import (
     reconcile,
     rollback_targets,
 )
+from migrator.progress import DOWN, UP, Progress, StepResult
 from migrator.state import AppliedMigration, utc_now, validate_table_name
+
+if TYPE_CHECKING:
+    from migrator.engine import Prepared
+
+# The engine (splitter, pre-flight checks) is imported by the commands that run
+# files, never at module level: ``status`` on a long history must start fast.
 
 MIN_BUSY_WAIT = 5.0
 
 
-@dataclass(slots=True)
 class RunResult:
-    direction: str
-    steps: list[StepResult] = field(default_factory=list)
+    """What a writing command did, in order; ``done`` leaves out skipped files."""
+
+    __slots__ = ("direction", "steps")
+
+    def __init__(self, direction: str, steps: list[StepResult] | None = None) -> None:
+        self.direction = direction
+        self.steps: list[StepResult] = [] if steps is None else steps
+
+    def __repr__(self) -> str:
+        return f"RunResult(direction={self.direction!r}, steps={self.steps!r})"
 
     @property
     def done(self) -> list[StepResult]:
         return [s for s in self.steps if not s.skipped]
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     version: str
     file: str | None
     kind: str  # modified | missing
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
+class VerifyReport(NamedTuple):
     problems: list[Problem]
     notes: list[Problem]  # not drift: line-ending or BOM changes
     checked: int
@@ -123,6 +123,8 @@ class Migrator:
             yield backend
 
     def _run_all(self, backend: Backend, items: list[Prepared], direction: str) -> RunResult:
+        from migrator.engine import run
+
         result = RunResult(direction)
         for item in items:
             try:
@@ -182,6 +184,8 @@ class Migrator:
         with self._backend(readonly=True) as backend:
             checked = self._up_items(backend, migrations, to, allow_modified,
                                      allow_out_of_order)
+        from migrator.engine import check_group, run_group
+
         if single_transaction:
             check_group(checked)
         with self._writing() as backend:
@@ -207,6 +211,8 @@ class Migrator:
         migrations = self.migrations()
         if not self._anything_to_roll_back(migrations, steps, None, False):
             return RunResult(DOWN), RunResult(UP)
+        from migrator.engine import prepare
+
         with self._writing() as backend:
             downs = self._down_items(backend, migrations, steps, None, False, True)
             ups = prepare(backend, [(i.migration, UP) for i in reversed(downs)], self.progress)
@@ -302,6 +308,8 @@ class Migrator:
         self, backend: Backend, migrations: list[Migration], to: str | None,
         allow_modified: bool, allow_out_of_order: bool, checked: list[Prepared] | None = None,
     ) -> list[Prepared]:
+        from migrator.engine import prepare
+
         entries = reconcile(migrations, backend.applied())
         if not allow_modified:
             check_drift(entries)
@@ -352,5 +360,7 @@ class Migrator:
                 + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
                 "directory) to make a migration reversible"
             )
+        from migrator.engine import prepare
+
         pairs = [(e.migration, DOWN) for e in targets if e.migration is not None]
         return prepare(backend, pairs, self.progress)

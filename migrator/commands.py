@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from migrator import config
 from migrator.api import Migrator, RunResult
-from migrator.engine import StepResult
 from migrator.errors import (
     ConfigError,
     ExitCode,
@@ -28,15 +26,22 @@ from migrator.output import (
     use_colour,
 )
 from migrator.plan import MISSING, MODIFIED, OUT_OF_ORDER, PENDING
+from migrator.progress import StepResult
 
 
-@dataclass(slots=True)
 class Context:
-    json: bool
-    reporter: Reporter
-    paint_out: Painter
-    opts: dict[str, Any]
-    _settings: config.Settings | None = None
+    """What every command needs: output channels and the resolved settings."""
+
+    __slots__ = ("_settings", "json", "opts", "paint_out", "reporter")
+
+    def __init__(
+        self, json: bool, reporter: Reporter, paint_out: Painter, opts: dict[str, Any]
+    ) -> None:
+        self.json = json
+        self.reporter = reporter
+        self.paint_out = paint_out
+        self.opts = opts
+        self._settings: config.Settings | None = None
 
     @classmethod
     def from_options(cls, opts: dict[str, Any]) -> Context:

@@ -12,8 +12,7 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 from migrator.backends.base import Backend, Journal, SpanRunner, transaction
 from migrator.errors import (
@@ -26,45 +25,13 @@ from migrator.errors import (
 )
 from migrator.files import Migration
 from migrator.preflight import RISKY_FIRST, Findings, check
+from migrator.progress import DOWN, UP, Progress, StepResult
 from migrator.source import FOREIGN_KEYS_OFF, SqlText
-from migrator.splitting import SplitError, Statement, make_statement
+from migrator.splitting import SplitError, Statement
 from migrator.state import AppliedMigration, utc_now
 
-UP, DOWN = "up", "down"
 _SHOWN_LINES = 6
 _SHOWN_CHARS = 400
-
-
-class Progress:
-    """Hooks the engine calls; the CLI prints from them, tests kill from them."""
-
-    def migration_started(self, migration: Migration, direction: str, total: int) -> None:
-        pass
-
-    def statement_started(self, migration: Migration, statement: Statement, total: int) -> None:
-        pass
-
-    def before_commit(self, migration: Migration, direction: str) -> None:
-        pass
-
-    def migration_finished(self, step: StepResult) -> None:
-        pass
-
-    def warning(self, problem: FileProblem) -> None:
-        pass
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    version: str
-    name: str
-    direction: str
-    duration_ms: int
-    statements: int
-    skipped: bool = False  # another process applied it first
-
-    def to_json(self) -> dict[str, object]:
-        return {"version": self.version, "name": self.name, "duration_ms": self.duration_ms}
 
 
 class Spans:
@@ -100,7 +67,7 @@ class Spans:
 
     def risky(self, text: str) -> Iterator[Statement]:
         """The statements the pre-flight check can object to, judged by first letter."""
-        make, risky = make_statement, RISKY_FIRST
+        make, risky = Statement, RISKY_FIRST
         for index, (offset, end, line) in enumerate(
             zip(self.offsets, self.ends, self.lines, strict=True), start=1
         ):
@@ -108,15 +75,14 @@ class Spans:
                 yield make(index, line, text[offset:end], offset)
 
     def statements(self, text: str) -> Iterator[Statement]:
-        make = make_statement
+        make = Statement
         for index, (offset, end, line) in enumerate(
             zip(self.offsets, self.ends, self.lines, strict=True), start=1
         ):
             yield make(index, line, text[offset:end], offset)
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     migration: Migration
     direction: str
     source: SqlText

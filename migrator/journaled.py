@@ -10,16 +10,9 @@ from __future__ import annotations
 import time
 
 from migrator.backends.base import Backend, Journal, transaction
-from migrator.engine import (
-    DOWN,
-    UP,
-    Prepared,
-    Progress,
-    StepResult,
-    bookkeeping,
-    failure,
-)
+from migrator.engine import Prepared, bookkeeping, failure
 from migrator.errors import DbError, MigrationFailed, UnfinishedMigration
+from migrator.progress import DOWN, UP, Progress, StepResult
 from migrator.source import FOREIGN_KEYS_OFF
 from migrator.splitting import Statement
 

@@ -10,14 +10,17 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from migrator.engine import Prepared, Progress, StepResult
-from migrator.errors import FileProblem
-from migrator.files import Migration
 from migrator.plan import APPLIED, MISSING, MODIFIED, PENDING, Entry
-from migrator.splitting import Statement
+from migrator.progress import Progress, StepResult
 from migrator.state import sql_literal
+
+if TYPE_CHECKING:
+    from migrator.engine import Prepared
+    from migrator.errors import FileProblem
+    from migrator.files import Migration
+    from migrator.splitting import Statement
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
 _STATE_COLOUR = {APPLIED: "green", PENDING: "yellow", MODIFIED: "red", MISSING: "red"}
@@ -122,16 +125,16 @@ def status_table(entries: Sequence[Entry], paint: Painter) -> str:
     if not entries:
         return "no migrations found\n"
     header = ("VERSION", "NAME", "STATE", "APPLIED AT")
-    rows = [(e.version, e.name, e.state, e.applied_at or "-") for e in entries]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    out = []
-    for i, row in enumerate([header, *rows]):
-        cells = [row[c].ljust(widths[c]) for c in range(3)]
-        if i > 0:
-            cells[2] = paint(cells[2], _STATE_COLOUR[row[2]])
-        line = "  ".join([*cells, row[3]])
-        if i > 0 and entries[i - 1].note:
-            line += f"  ({entries[i - 1].note})"
+    rows = [(e.version, e.name, e.state, e.applied_at or "-", e.note) for e in entries]
+    columns = list(zip(*rows, strict=True))
+    wv, wn, ws = (max(len(header[c]), max(map(len, columns[c]))) for c in range(3))
+    # A state's padded, painted cell is the same on every line: build each once.
+    state_cells = {s: paint(s.ljust(ws), _STATE_COLOUR[s]) for s in set(columns[2])}
+    out = ["  ".join([header[0].ljust(wv), header[1].ljust(wn), header[2].ljust(ws), header[3]])]
+    for version, name, state, applied_at, note in rows:
+        line = f"{version.ljust(wv)}  {name.ljust(wn)}  {state_cells[state]}  {applied_at}"
+        if note:
+            line += f"  ({note})"
         out.append(line.rstrip())
     return "\n".join(out) + "\n"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from migrator.errors import FileProblem
 from migrator.source import FOREIGN_KEYS_OFF, NO_TRANSACTION
@@ -34,11 +33,15 @@ _NO_TX_HINT = (
 )
 
 
-@dataclass(slots=True)
 class Findings:
-    errors: list[FileProblem] = field(default_factory=list)
-    warnings: list[FileProblem] = field(default_factory=list)
-    count: int = 0  # statements seen
+    """What the pre-flight checks found in one file."""
+
+    __slots__ = ("count", "errors", "warnings")
+
+    def __init__(self) -> None:
+        self.errors: list[FileProblem] = []
+        self.warnings: list[FileProblem] = []
+        self.count = 0  # statements seen
 
 
 def statement_kind(sql: str) -> str:

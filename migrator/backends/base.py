@@ -8,12 +8,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from migrator.errors import DbError
-from migrator.splitting import Statement
 from migrator.state import AppliedMigration
+
+if TYPE_CHECKING:  # status never splits: keep the splitter off its import path
+    from migrator.splitting import Statement
 
 
 class Backend(Protocol):
@@ -83,8 +84,7 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Unfinished:
+class Unfinished(NamedTuple):
     """A migration that started but never recorded its outcome (no transactional DDL)."""
 
     version: str

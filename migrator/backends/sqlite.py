@@ -14,14 +14,16 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from migrator.backends.base import transaction
 from migrator.backends.rows import RowStore
 from migrator.errors import ConfigError, DbError, LockError
-from migrator.splitting import Statement, split_sqlite, sqlite_bounds
 from migrator.state import COLUMNS, StateSql, is_ours
+
+if TYPE_CHECKING:
+    from migrator.splitting import Statement
 
 MEMORY = ":memory:"
 _BUSY_SLICE_MS = 200  # longest stretch a signal waits while the database is busy
@@ -109,10 +111,15 @@ class SqliteBackend(RowStore):
             self._conn.close()
             self._conn = None
 
+    # The splitter is imported where it is used: status never splits.
     def split(self, text: str) -> Iterator[Statement]:
+        from migrator.splitting import split_sqlite
+
         return split_sqlite(text)
 
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
+        from migrator.splitting import sqlite_bounds
+
         return sqlite_bounds(text)
 
     # -- bookkeeping ----------------------------------------------------------

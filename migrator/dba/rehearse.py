@@ -16,8 +16,8 @@ from pathlib import Path
 from migrator.api import Migrator, RunResult
 from migrator.dba.serverscratch import is_server_url
 from migrator.dba.sqlitefile import copy_database, database_file
-from migrator.engine import Progress
 from migrator.errors import ConfigError, MigrationFailed
+from migrator.progress import Progress
 
 
 @dataclass(slots=True)

@@ -23,10 +23,10 @@ from pathlib import Path
 from migrator.api import Migrator
 from migrator.backends import open_backend
 from migrator.dba.sqlitefile import SchemaObject, database_file, schema_objects
-from migrator.engine import Progress
 from migrator.errors import ConfigError, DriftError
 from migrator.files import Migration, discover, version_key
 from migrator.plan import find, reconcile
+from migrator.progress import Progress
 from migrator.source import read_sql
 from migrator.state import AppliedMigration, utc_now
 

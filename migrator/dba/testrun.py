@@ -21,10 +21,10 @@ from pathlib import Path
 from migrator.api import Migrator
 from migrator.dba.serverscratch import Scratch, is_server_url, server_scratch
 from migrator.dba.sqlitefile import copy_database, database_file, pretty_sql, schema_objects
-from migrator.engine import Progress
 from migrator.errors import ConfigError, MigrationFailed
 from migrator.files import Migration
 from migrator.lock import lock_path_for
+from migrator.progress import Progress
 
 PASSED, NOT_RESTORED, IRREVERSIBLE, FAILED, ALREADY_APPLIED, NOT_TESTED = (
     "passed", "not-restored", "irreversible", "failed", "already-applied", "not-tested",

@@ -74,8 +74,10 @@ class SqliteBackend(RowStore):
             )
         self._conn = conn
         # The hot path (one call per statement of a 200k-statement data file)
-        # reaches the connection without the Optional check of ``conn``.
-        self._execute = conn.execute
+        # reaches the connection without the Optional check of ``conn``, through
+        # one reused cursor: ``conn.execute`` makes a new cursor per call (~7%).
+        self._cursor = conn.cursor()
+        self._execute = self._cursor.execute
         self._live = conn
 
     def _connect_mode(self, file: Path, memory: bool) -> sqlite3.Connection:
@@ -232,10 +234,10 @@ class SqliteBackend(RowStore):
         self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool
     ) -> tuple[int, Exception | None] | None:
         """``execute`` and ``in_transaction`` per statement, inlined (SpanRunner)."""
-        execute, conn = self._execute, self._live
+        execute, conn, cursor = self._execute, self._live, self._cursor
         for at, (offset, end) in enumerate(zip(offsets, ends, strict=True)):
             try:
-                cursor = execute(text[offset:end])
+                execute(text[offset:end])
                 if cursor.description is not None:
                     for _ in cursor:
                         pass

@@ -6,7 +6,9 @@ place that builds SQL around it.
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from typing import NamedTuple
 
 from migrator.errors import ConfigError, DriftError
@@ -27,9 +29,13 @@ class AppliedMigration(NamedTuple):
 
 
 def utc_now() -> str:
-    from datetime import UTC, datetime  # 3 ms to import; status never needs it
+    """UTC now as ISO 8601 with milliseconds: ``2026-11-24T05:26:07.123Z``.
 
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    Built with ``time``, not ``datetime``: one call per migration, and the
+    datetime import alone costs ~3 ms of a short command.
+    """
+    seconds, millis = divmod(int(time.time() * 1000), 1000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
 
 
 def validate_table_name(name: str) -> str:
@@ -42,7 +48,11 @@ def validate_table_name(name: str) -> str:
 
 
 class StateSql(NamedTuple):
-    """Queries on the bookkeeping table; ``mark`` is the driver's placeholder."""
+    """Queries on the bookkeeping table; ``mark`` is the driver's placeholder.
+
+    The statements are built once per table (cached): ``up`` asks for two of
+    them per migration.
+    """
 
     table: str
     quote_char: str = '"'
@@ -68,16 +78,20 @@ class StateSql(NamedTuple):
             ")"
         )
 
+    @functools.cache  # noqa: B019 (a handful of instances, kept for the run)
     def select_all(self) -> str:
         return f"SELECT {', '.join(COLUMNS)} FROM {self.qualified}"
 
+    @functools.cache  # noqa: B019 (a handful of instances, kept for the run)
     def select_one(self) -> str:
         return f"SELECT 1 FROM {self.qualified} WHERE version = {self.mark}"
 
+    @functools.cache  # noqa: B019 (a handful of instances, kept for the run)
     def insert(self) -> str:
         marks = ", ".join([self.mark] * len(COLUMNS))
         return f"INSERT INTO {self.qualified} ({', '.join(COLUMNS)}) VALUES ({marks})"
 
+    @functools.cache  # noqa: B019 (a handful of instances, kept for the run)
     def delete(self) -> str:
         return f"DELETE FROM {self.qualified} WHERE version = {self.mark}"
 

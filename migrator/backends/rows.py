@@ -35,10 +35,7 @@ class RowStore:
         return self._query(self.sql.select_one(), (version,)).fetchone() is not None
 
     def record(self, row: AppliedMigration) -> None:
-        self._query(
-            self.sql.insert(),
-            (row.version, row.name, row.checksum, row.applied_at, row.duration_ms),
-        )
+        self._query(self.sql.insert(), tuple(row))  # fields in COLUMNS order
 
     def forget(self, version: str) -> None:
         self._query(self.sql.delete(), (version,))

@@ -47,6 +47,7 @@ class SqliteBackend(RowStore):
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self._writable = False
+        self._journal_unknown = False  # a statement ran outside our transaction
         self._open()
 
     # -- connection -----------------------------------------------------------
@@ -156,7 +157,9 @@ class SqliteBackend(RowStore):
     def begin(self) -> None:
         # journal_mode is per connection: a no-transaction file can switch it OFF
         # after the check in _open, and then ROLLBACK would silently undo nothing.
-        if str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "off":
+        # Only a statement run outside a transaction can (the pre-flight check
+        # refuses journal_mode in transactional files): ask again after one.
+        if self._journal_unknown and self._journal_is_off():
             raise ConfigError(
                 f"journal_mode is OFF on the connection to {self.path} (a no-transaction "
                 "migration set it?); ROLLBACK undoes nothing there, so migrator stopped "
@@ -188,6 +191,10 @@ class SqliteBackend(RowStore):
                         ) from exc
         finally:
             self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+
+    def _journal_is_off(self) -> bool:
+        self._journal_unknown = False
+        return str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "off"
 
     def _refuse_read_only(self) -> None:
         """Exit 2 before a write that cannot work, instead of blaming the migration.
@@ -225,6 +232,8 @@ class SqliteBackend(RowStore):
         return self._live.in_transaction
 
     def execute(self, sql: str) -> None:
+        if not self._live.in_transaction:
+            self._journal_unknown = True
         cursor = self._execute(sql)
         if cursor.description is not None:
             for _ in cursor:  # step a SELECT to the end so all of it runs
@@ -235,6 +244,8 @@ class SqliteBackend(RowStore):
     ) -> tuple[int, Exception | None] | None:
         """``execute`` and ``in_transaction`` per statement, inlined (SpanRunner)."""
         execute, conn, cursor = self._execute, self._live, self._cursor
+        if not transactional or not conn.in_transaction:
+            self._journal_unknown = True
         for at, (offset, end) in enumerate(zip(offsets, ends, strict=True)):
             try:
                 execute(text[offset:end])

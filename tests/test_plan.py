@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 
 from migrator.errors import ConfigError
 from migrator.files import Migration
 from migrator.plan import Entry, find, reconcile, rollback_targets
 from migrator.source import SqlText
-from migrator.state import AppliedMigration
+from migrator.state import AppliedMigration, utc_now
 
 
 def _migration(version: str) -> Migration:
@@ -62,3 +65,12 @@ def test_rows_match_files_by_key_whatever_their_spelling() -> None:
         ("2026-01-03", "modified", 20260103),
     ]
     assert entries[1].row is rows[0]
+
+
+def test_applied_at_is_utc_iso_8601_with_milliseconds() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamp = utc_now()
+    after = datetime.now(UTC)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), stamp
+    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    assert before <= parsed <= after

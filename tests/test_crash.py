@@ -79,10 +79,13 @@ def test_random_kill9_during_up_leaves_a_migration_boundary(
         if not db.exists():
             h.make_db(db, journal_mode)
         before = len(h.applied_versions(db))
-        # kill inside the file after a random number of further commits
+        # kill inside the file after a random number of further commits, once the
+        # run holds its lock: a kill during start-up would test nothing, and with
+        # target == before (always so at FILES - 1) it would land there every time
         target = rng.randint(before, FILES - 1)
         proc = h.spawn_cli(db, migrations, "up")
-        h.wait_for(lambda p=proc, t=target: p.poll() is not None or _applied(db) >= t,
+        h.wait_for(lambda p=proc, t=target: p.poll() is not None
+                   or (h.lock_written(db, p.pid) and _applied(db) >= t),
                    what=f"{target} migrations to commit")
         time.sleep(rng.uniform(0, 1.5 * per_file))
         if proc.poll() is None:

@@ -101,12 +101,17 @@ def lock_path(db: Path) -> Path:
     return db.with_name(db.name + ".migrator-lock")
 
 
-def lock_written(db: Path) -> bool:
-    """The run lock's file names its holder once the holder has the lock."""
+def lock_written(db: Path, pid: int | None = None) -> bool:
+    """The run lock's file names its holder once the holder has the lock.
+
+    With ``pid``: that process is the holder (a killed run leaves its own
+    name in the file, so "pid" alone may be a previous holder's).
+    """
     try:
-        return "pid" in lock_path(db).read_text()
+        text = lock_path(db).read_text()
     except OSError:
         return False
+    return "pid" in text if pid is None else f"pid {pid}," in text
 
 
 class WriteHolder:

@@ -26,6 +26,7 @@ from migrator.plan import (
     check_drift,
     check_order,
     find,
+    mark_unfinished,
     pending_up_to,
     reconcile,
     rollback_targets,
@@ -139,7 +140,10 @@ class Migrator:
     def status(self) -> list[Entry]:
         migrations = self.migrations()
         with self._backend(readonly=True) as backend:
-            return reconcile(migrations, backend.applied())
+            entries = reconcile(migrations, backend.applied())
+            if not backend.transactional_ddl:  # MySQL: say which file stopped part-way
+                entries = mark_unfinished(entries, cast(Journal, backend).unfinished())
+            return entries
 
     def verify(self) -> VerifyReport:
         entries = self.status()

@@ -149,6 +149,7 @@ def status_json(entries: Sequence[Entry]) -> dict[str, object]:
                 "applied_at": e.applied_at,
                 "checksum": e.checksum,
                 "file": e.file,
+                "note": e.note,
             }
             for e in entries
         ]

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from operator import attrgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.checksum import cosmetic_match
 from migrator.errors import ConfigError, DriftError
 from migrator.files import Migration, version_key
 from migrator.state import AppliedMigration
+
+if TYPE_CHECKING:
+    from migrator.backends.base import Unfinished
 
 APPLIED, PENDING, MODIFIED, MISSING = "applied", "pending", "modified", "missing"
 OUT_OF_ORDER = "out of order: older than the newest applied migration"
@@ -99,6 +102,23 @@ def reconcile(
 
 
 _BY_KEY = attrgetter("key", "version")  # a (key, version) tuple, built in C
+
+
+def mark_unfinished(entries: list[Entry], unfinished: Sequence[Unfinished]) -> list[Entry]:
+    """Note the migrations a journal says stopped part-way (MySQL), so that ``status``
+    says why every writing command refuses to run until ``repair``."""
+    if not unfinished:
+        return entries
+    stopped = {u.version: u for u in unfinished}
+    marked = []
+    for e in entries:
+        u = stopped.get(e.version)
+        if u is not None:
+            how = "failed" if u.status == "failed" else "stopped"
+            e = e._replace(note=f"unfinished {u.direction}: {how} at statement {u.statement} "
+                                f"of {u.total}; see 'migrator repair {u.version}'")
+        marked.append(e)
+    return marked
 
 
 def find(entries: Sequence[Entry], version: str) -> Entry:

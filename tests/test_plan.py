@@ -74,3 +74,16 @@ def test_applied_at_is_utc_iso_8601_with_milliseconds() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), stamp
     parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     assert before <= parsed <= after
+
+
+def test_unfinished_migrations_get_a_note_naming_repair() -> None:
+    from migrator.backends.base import Unfinished
+    from migrator.plan import mark_unfinished
+
+    entries = _entries()
+    stopped = [Unfinished("1", "m", "down", "running", 2, 4, "2026-11-24T00:00:00.000Z", ""),
+               Unfinished("9", "gone", "up", "failed", 1, 1, "2026-11-24T00:00:00.000Z", "x")]
+    notes = {e.version: e.note for e in mark_unfinished(entries, stopped)}
+    assert notes == {"1": "unfinished down: stopped at statement 2 of 4; see 'migrator repair 1'",
+                     "2": None, "3": None}
+    assert mark_unfinished(entries, []) is entries

@@ -37,6 +37,16 @@ def test_failure_is_journaled_and_blocks_until_repaired_rolled_back(
     assert "b" not in my.tables()
     assert run_cli(my.url, d, "baseline", "2").code == 1  # every writing command waits
 
+    status = run_cli(my.url, d, "status")  # says why, instead of a plain "pending"
+    assert status.code == 0
+    line = next(ln for ln in status.stdout.splitlines() if ln.startswith("1 "))
+    assert "pending" in line
+    assert "unfinished up: failed at statement 3 of 3; see 'migrator repair 1'" in line
+    notes = {m["version"]: m["note"] for m in run_cli(my.url, d, "status", "--json")
+             .json()["migrations"]}
+    assert notes == {"1": "unfinished up: failed at statement 3 of 3; see 'migrator repair 1'",
+                     "2": None}
+
     my.query("DROP TABLE a")  # the DBA undoes the part that ran
     repaired = run_cli(my.url, d, "repair", "1", "--rolled-back")
     assert repaired.code == 0 and "cleared" in repaired.stdout

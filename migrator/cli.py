@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from migrator.errors import ConfigError, ExitCode, Interrupted, MigrationFailed, MigratorError
+
+if TYPE_CHECKING:  # the DBA parsers themselves load only when their command runs
+    from migrator.dba.parsers import Populate
 
 GLOBAL_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout")
 
@@ -148,11 +151,9 @@ def _nothing(p: argparse.ArgumentParser) -> None:
     pass
 
 
-_Populate = Callable[[argparse.ArgumentParser], None]
-
 # name -> (help, fills in the command's own options); the DBA commands follow
 # (migrator.dba.parsers.COMMANDS). The order is the order of --help.
-_COMMANDS: dict[str, tuple[str, _Populate]] = {
+_COMMANDS: dict[str, tuple[str, Populate]] = {
     "new": ("write an empty up/down pair with the next timestamp", _new),
     "up": ("apply pending migrations", _up),
     "down": ("roll back migrations (default: the newest one)", _down),
@@ -167,7 +168,7 @@ _COMMANDS: dict[str, tuple[str, _Populate]] = {
 }
 
 
-def _commands(only: str | None) -> dict[str, tuple[str, _Populate]]:
+def _commands(only: str | None) -> dict[str, tuple[str, Populate]]:
     """Every command, or just ``only`` (KeyError if there is no such command)."""
     if only in _COMMANDS:
         return {only: _COMMANDS[only]}

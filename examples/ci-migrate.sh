@@ -27,7 +27,9 @@ export DATABASE_URL MIGRATIONS_DIR
 
 log() { printf 'ci-migrate: %s\n' "$*" >&2; }
 
-migrator() { "${MIGRATOR_CMD[@]}" --json --lock-timeout "$WAIT_SECONDS" "$@"; }
+# Named run_migrator, not migrator: a function called migrator would shadow
+# the command it runs and call itself forever.
+run_migrator() { "${MIGRATOR_CMD[@]}" --json --lock-timeout "$WAIT_SECONDS" "$@"; }
 
 # field KEY...: print document["KEY"]... from the JSON on stdin ("" if absent
 # or if stdin is not JSON, so that a crash cannot hide the exit code).
@@ -88,7 +90,7 @@ fi
 # 1. Validate every migration file; no database needed. Broken files will
 #    not fix themselves, so this fails at once.
 rc=0
-out=$(migrator check) || rc=$?
+out=$(run_migrator check) || rc=$?
 if [[ $rc -ne 0 ]]; then
     log "invalid migration files; nothing was run:"
     problems <<< "$out" >&2
@@ -117,7 +119,7 @@ sqlite:* | sqlite3:*)
     ;;
 *)
     rc=0
-    out=$(migrator wait --timeout "$WAIT_SECONDS") || rc=$?
+    out=$(run_migrator wait --timeout "$WAIT_SECONDS") || rc=$?
     if [[ $rc -ne 0 ]]; then
         log "database not reachable: $(field error message <<< "$out")"
         exit "$rc"
@@ -127,7 +129,7 @@ esac
 
 # 3. Apply. One JSON document on stdout whatever happens.
 rc=0
-out=$(migrator up) || rc=$?
+out=$(run_migrator up) || rc=$?
 case $rc in
 0)
     applied=$(steps applied <<< "$out")

@@ -162,6 +162,33 @@ def test_ci_script_applies_then_reports_up_to_date(tmp_path: Path, migrations: P
     assert "ci-migrate: ok: database is up to date" in second.stderr
 
 
+def test_ci_script_runs_as_the_readme_shows_without_migrator_variable(
+    tmp_path: Path, migrations: Path
+) -> None:
+    """The README runs the script with no MIGRATOR: the command is found on PATH.
+
+    A shell function named like the command once called itself forever here.
+    """
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shim = bindir / "migrator"
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m migrator "$@"\n')
+    shim.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "MIGRATOR"}
+    env.update({
+        "PATH": f"{bindir}{os.pathsep}{env.get('PATH', '')}",
+        "DATABASE_URL": "sqlite:///app.db",
+        "MIGRATIONS_DIR": "migrations",
+    })
+    for key in ("MIGRATIONS_TABLE", "MIGRATOR_LOCK_TIMEOUT"):
+        env.pop(key, None)
+    result = subprocess.run(["bash", str(EXAMPLES / "ci-migrate.sh")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"ci-migrate: ok: applied {len(demo_versions())} migration(s)" in result.stderr
+    assert applied_versions(tmp_path / "app.db") == demo_versions()
+
+
 def test_ci_script_exit_1_names_the_failed_statement(tmp_path: Path, migrations: Path) -> None:
     (migrations / "20261201000000_broken.up.sql").write_text(
         "CREATE TABLE fine (id INTEGER);\n\nINSERT INTO no_such_table VALUES (1);\n"

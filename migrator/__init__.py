@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from migrator.api import Migrator, Problem, RunResult, VerifyReport
+    from migrator.backends.sqlite.split import split_sqlite
     from migrator.errors import (
         ConfigError,
         DriftError,
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from migrator.plan import Entry
     from migrator.progress import Progress, StepResult
     from migrator.scaffold import new_migration
-    from migrator.splitting import Statement, split_sqlite
+    from migrator.splitting import Statement
 
 # Loaded on first use, so `migrator --help` does not import the whole engine.
 _LAZY = {
@@ -39,7 +40,8 @@ _LAZY = {
     **dict.fromkeys(("Migration", "discover"), "migrator.files"),
     "Entry": "migrator.plan",
     "new_migration": "migrator.scaffold",
-    **dict.fromkeys(("Statement", "split_sqlite"), "migrator.splitting"),
+    "Statement": "migrator.splitting",
+    "split_sqlite": "migrator.backends.sqlite.split",
 }
 
 

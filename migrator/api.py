@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.backends import open_backend
-from migrator.backends.base import Backend, Journal, transaction
+from migrator.backends.base import Backend, transaction
 from migrator.errors import ConfigError, DriftError, IrreversibleError, MigrationFailed
 from migrator.files import Migration, discover
 from migrator.plan import (
@@ -117,10 +117,10 @@ class Migrator:
     def _writing(self, *, journal_check: bool = True) -> Iterator[Backend]:
         with self._backend(readonly=False) as backend, backend.run_lock(self.lock_timeout):
             backend.ensure_state_table()
-            if journal_check and not backend.transactional_ddl:
+            if journal_check and backend.journal is not None:
                 from migrator.journaled import refuse_unfinished
 
-                refuse_unfinished(cast(Journal, backend))
+                refuse_unfinished(backend.journal)
             yield backend
 
     def _run_all(self, backend: Backend, items: list[Prepared], direction: str) -> RunResult:
@@ -141,8 +141,8 @@ class Migrator:
         migrations = self.migrations()
         with self._backend(readonly=True) as backend:
             entries = reconcile(migrations, backend.applied())
-            if not backend.transactional_ddl:  # MySQL: say which file stopped part-way
-                entries = mark_unfinished(entries, cast(Journal, backend).unfinished())
+            if backend.journal is not None:  # MySQL: say which file stopped part-way
+                entries = mark_unfinished(entries, backend.journal.unfinished())
             return entries
 
     def verify(self) -> VerifyReport:
@@ -258,8 +258,8 @@ class Migrator:
         with self._writing(journal_check=False) as backend:
             # -2 matches nothing: -1 is the key of every non-numeric row
             key = version_key(version) if version.replace("-", "").isdigit() else -2
-            unfinished = ([] if backend.transactional_ddl
-                          else cast(Journal, backend).unfinished())
+            journal = backend.journal
+            unfinished = [] if journal is None else journal.unfinished()
             file = next((m for m in migrations if m.key == key), None)
             entry = next((e for e in reconcile(migrations, backend.applied())
                           if e.key == key), None)
@@ -276,8 +276,8 @@ class Migrator:
                     backend.record(AppliedMigration(v, name, checksum, utc_now(), 0))
                 elif not applied and was:
                     backend.forget(v)
-                if loose is not None:
-                    cast(Journal, backend).journal_clear(v)
+                if loose is not None and journal is not None:
+                    journal.journal_clear(v)
         state = "applied" if applied else "not applied (rolled back)"
         cleared = "; its unfinished-run record was cleared" if loose else ""
         return f"recorded migration {v} as {state}{cleared}"

@@ -12,9 +12,9 @@ import time
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
-from migrator.backends.base import Backend, Journal, SpanRunner, transaction
+from migrator.backends.base import Backend, transaction
 from migrator.errors import (
     ConfigError,
     DbError,
@@ -122,10 +122,10 @@ def prepare(
 
 def run(backend: Backend, item: Prepared, progress: Progress) -> StepResult:
     """Apply or roll back one prepared file."""
-    if not backend.transactional_ddl:
+    if backend.journal is not None:
         from migrator.journaled import run_journaled
 
-        return run_journaled(backend, cast(Journal, backend), item, progress)
+        return run_journaled(backend, backend.journal, item, progress)
     if item.source.transactional:
         return _run_transactional(backend, item, progress)
     return _run_autocommit(backend, item, progress)
@@ -286,8 +286,8 @@ def _execute_spans(
     statement, which is most of migrator's own cost on a big data file.
     """
     text = item.source.text
-    if hasattr(backend, "run_spans"):  # not isinstance: a runtime Protocol costs 12 µs a file
-        runner = cast(SpanRunner, backend)
+    runner = backend.span_runner
+    if runner is not None:
         outcome = runner.run_spans(text, spans.offsets, spans.ends, transactional)
     else:
         outcome = _run_spans(backend, text, spans, transactional)

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from migrator.splitting import SplitError, Statement, split_sqlite
+from migrator.backends.sqlite.split import split_sqlite
+from migrator.splitting import SplitError, Statement
 from tests.golden_cases import CASES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

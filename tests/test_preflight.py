@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from migrator.backends.sqlite.split import split_sqlite
 from migrator.preflight import Findings, check, statement_kind
 from migrator.source import FOREIGN_KEYS_OFF, NO_TRANSACTION
-from migrator.splitting import split_sqlite
 
 TX = frozenset[str]()
 NO_TX = frozenset({NO_TRANSACTION})

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from migrator import Migrator
+from migrator.backends.sqlite.split import split_sqlite
 from migrator.errors import MigrationFailed
 from migrator.files import discover
-from migrator.splitting import Statement, split_sqlite
+from migrator.splitting import Statement
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
@@ -288,7 +289,7 @@ def test_sqlite_split_of_a_huge_literal_needs_no_backtracking_memory(literal: st
 def test_mysql_split_of_a_huge_literal_needs_no_backtracking_memory() -> None:
     """Same for the MySQL cutter, whose quote pattern repeated per character (1 GB for
     a 10 MB literal with backslash escapes)."""
-    from migrator.backends.mysql import _cut
+    from migrator.backends.mysql.split import _cut
 
     text = "INSERT INTO t VALUES ('" + "ab\\'c;" * (2 * MB) + "');\nSELECT 1;"
     count, peak = _split_peak(lambda t: _cut(t, ";"), text)
@@ -300,7 +301,7 @@ def test_mysql_split_of_many_statements_is_linear_and_numbers_lines() -> None:
     """The MySQL cutter searched for the next quote from every statement to the end of
     the text and counted lines from the top: 40k statements without quotes took 60 s
     (100k would take many minutes)."""
-    from migrator.backends.mysql import _cut
+    from migrator.backends.mysql.split import _cut
 
     text = "INSERT INTO t VALUES (1, 2);\n-- n\n" * 100_000 + "SELECT 'x;y';"
     stmts = list(_cut(text, ";"))

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlparse import tokens as T
 
+from migrator.backends.sqlite.split import split_sqlite
 from migrator.source import BOM, decode
-from migrator.splitting import SplitError, Statement, split_sqlite, split_sqlparse, sqlparse_texts
+from migrator.splitting import SplitError, Statement, split_sqlparse, sqlparse_texts
 
 # --------------------------------------------------------------------------- helpers
 

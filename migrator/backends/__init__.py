@@ -1,28 +1,86 @@
-"""Backend registry: URL scheme -> backend factory, imported on demand."""
+"""Backend registry: built from the ``DIALECT`` of each package in this folder.
+
+A package's ``__init__`` holds only its ``DialectInfo``; its driver and
+splitter are imported when a URL or ``--dialect`` names it.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
 
-from migrator.backends.base import Backend
+from migrator.backends.base import Backend, DialectInfo
 from migrator.errors import ConfigError
 
-# scheme -> "module:factory"; the module is imported only when its scheme is used.
-_REGISTRY: dict[str, str] = {
-    "sqlite": "migrator.backends.sqlite:open_backend",
-    "sqlite3": "migrator.backends.sqlite:open_backend",
-    "postgres": "migrator.backends.postgres:open_backend",
-    "postgresql": "migrator.backends.postgres:open_backend",
-    "mysql": "migrator.backends.mysql:open_backend",
-    "mariadb": "migrator.backends.mysql:open_backend",
-}
-# scheme -> the extra that installs its driver
-_EXTRAS = {"postgres": "postgres", "postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql"}
+
+@cache
+def dialects() -> tuple[DialectInfo, ...]:
+    """Every backend package's DialectInfo, in name order."""
+    found: list[DialectInfo] = []
+    for module in pkgutil.iter_modules(__path__):
+        if module.ispkg:
+            package = importlib.import_module(f"{__name__}.{module.name}")
+            found.append(package.DIALECT)
+    return tuple(sorted(found, key=lambda d: d.name))
+
+
+def _by_scheme() -> dict[str, DialectInfo]:
+    return {scheme: d for d in dialects() for scheme in d.schemes}
 
 
 def scheme_of(url: str) -> str:
     return url.split(":", 1)[0].lower() if ":" in url else ""
+
+
+def dialect_of_url(url: str) -> DialectInfo:
+    """The dialect a URL names; ConfigError for an unknown or missing scheme."""
+    scheme = scheme_of(url)
+    info = _by_scheme().get(scheme)
+    if info is not None:
+        return info
+    primary = ", ".join(d.schemes[0] for d in dialects())
+    if not scheme or not scheme.isidentifier():
+        # no scheme at all: it may be a pasted password, so never echo it
+        raise ConfigError(
+            "the database URL has no scheme; write sqlite:///relative.db, "
+            f"sqlite:////absolute/path.db, postgres://... or mysql://... (known: {primary})"
+        )
+    from migrator.config import redact_url
+
+    raise ConfigError(f"unknown URL scheme '{scheme}' in {redact_url(url)} (known: {primary})")
+
+
+def dialect_named(name: str) -> DialectInfo:
+    """The dialect ``--dialect NAME`` names (a scheme works too)."""
+    info = {d.name: d for d in dialects()}.get(name.lower()) or _by_scheme().get(name.lower())
+    if info is None:
+        known = ", ".join(d.name for d in dialects())
+        raise ConfigError(f"unknown dialect '{name}' (known: {known})")
+    return info
+
+
+def _load(info: DialectInfo, target: str) -> Any:
+    module_name, attribute = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if info.extra is None or exc.name is None or exc.name.startswith("migrator"):
+            raise
+        raise ConfigError(
+            f"the {info.name} backend needs the {exc.name} driver, which is not installed: "
+            f"pip install 'migrator[{info.extra}]'"
+        ) from exc
+    return getattr(module, attribute)
+
+
+def splitter(info: DialectInfo) -> Callable[[str], Iterator[tuple[int, int, int]]]:
+    """The dialect's ``(text) -> (first, end, line)`` splitter; needs no driver."""
+    split: Callable[[str], Iterator[tuple[int, int, int]]] = _load(info, info.splitter)
+    return split
 
 
 def _refuse_unescaped_password(url: str) -> None:
@@ -44,36 +102,12 @@ def _refuse_unescaped_password(url: str) -> None:
 
 
 def open_backend(url: str, *, table: str, readonly: bool, busy_timeout: float) -> Backend:
-    scheme = scheme_of(url)
-    target = _REGISTRY.get(scheme)
-    if target is None:
-        from migrator.config import redact_url
-
-        known = ", ".join(sorted({s for s in _REGISTRY if s != "sqlite3"}))
-        if not scheme or not scheme.isidentifier():
-            # no scheme at all: it may be a pasted password, so never echo it
-            raise ConfigError(
-                "the database URL has no scheme; write sqlite:///relative.db, "
-                f"sqlite:////absolute/path.db, postgres://... or mysql://... (known: {known})"
-            )
-        raise ConfigError(f"unknown URL scheme '{scheme}' in {redact_url(url)} (known: {known})")
-    if scheme not in ("sqlite", "sqlite3"):
+    info = dialect_of_url(url)
+    if "://" in url and "@" in url.partition("://")[2]:
         _refuse_unescaped_password(url)
-    module_name, factory = target.split(":")
+    factory = _load(info, info.backend)
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        extra = _EXTRAS.get(scheme)
-        if extra is None or exc.name == module_name:
-            raise
-        raise ConfigError(
-            f"the {scheme} backend needs the {exc.name} driver, which is not installed: "
-            f"pip install 'migrator[{extra}]'"
-        ) from exc
-    try:
-        backend: Backend = getattr(module, factory)(
-            url, table=table, readonly=readonly, busy_timeout=busy_timeout
-        )
+        backend: Backend = factory(url, table=table, readonly=readonly, busy_timeout=busy_timeout)
     except ValueError as exc:  # urllib on a malformed URL: a bad port, an unclosed '['
         from migrator.config import redact_url
 

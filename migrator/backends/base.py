@@ -14,13 +14,33 @@ from migrator.errors import DbError
 from migrator.state import AppliedMigration
 
 if TYPE_CHECKING:  # status never splits: keep the splitter off its import path
+    from migrator.schema import Schema
     from migrator.splitting import Statement
+
+
+class DialectInfo(NamedTuple):
+    """What the registry knows of a backend package before importing its driver.
+
+    Each ``backends/<name>/__init__.py`` defines one as ``DIALECT``; the
+    registry is built from them, so adding a database touches only its
+    package. ``splitter`` and ``backend`` are ``"module:attribute"`` paths,
+    imported only when that dialect is used.
+    """
+
+    name: str  # the dialect's name, as --dialect takes it
+    schemes: tuple[str, ...]  # URL schemes, the first being the canonical one
+    extra: str | None  # the pip extra that installs the driver; None: stdlib
+    splitter: str  # (text) -> Iterator[(first, end, line)]; raises SplitError
+    backend: str  # (url, *, table, readonly, busy_timeout) -> Backend
 
 
 class Backend(Protocol):
     name: str  # "sqlite"
     transactional_ddl: bool  # False on MySQL: a failed file can be half-applied
     display_url: str  # password redacted
+    # Typed capabilities: None where the backend has none.
+    journal: Journal | None  # durable per-statement progress (MySQL)
+    span_runner: SpanRunner | None  # runs a file's statements in a loop of its own
 
     def split(self, text: str) -> Iterator[Statement]:
         """Statements in the dialect this backend runs."""
@@ -128,6 +148,50 @@ class SpanRunner(Protocol):
         0-based index that failed with its exception, or with None if that statement
         ended the transaction (checked after each statement of a transactional file)."""
         ...
+
+
+class Catalog(Protocol):
+    """A backend's view of its own namespace for the DBA commands.
+
+    One catalog walker per dialect feeds every command that reads a schema
+    (``dump``, ``test``, ``squash``, ``rehearse``, ``adopt``, ...), so none of
+    them reads a catalog or imports a driver itself.
+    """
+
+    def schema(self) -> Schema:
+        """The normalized model of what migrations built here, bookkeeping left out."""
+        ...
+
+    def dump(self) -> str:
+        """Deterministic schema SQL with the applied rows: ``migrator dump``'s bytes."""
+        ...
+
+    def rebuild_script(self) -> tuple[str, str]:
+        """(up, down) for ``squash``: SQL recreating every object and row here, and
+        SQL dropping them all; both run as ordinary migration files of this dialect."""
+        ...
+
+    def read_table(self, name: str) -> list[dict[str, object]] | None:
+        """Every row of another tool's table as column -> value (for ``adopt``);
+        None when there is no such table."""
+        ...
+
+    def scratch(self) -> AbstractContextManager[ScratchSpace]:
+        """A new, empty namespace beside this database (a temporary SQLite file,
+        a PostgreSQL schema, a MySQL database), dropped on exit, also after an
+        error or SIGTERM."""
+        ...
+
+    def copy(self) -> AbstractContextManager[ScratchSpace]:
+        """A faithful copy of this database for ``rehearse``, dropped on exit;
+        the source is only read."""
+        ...
+
+
+class ScratchSpace(NamedTuple):
+    url: str  # where to run migrations; its bookkeeping table is ``table``
+    table: str
+    name: str  # the namespace's name for reports ("" for a temporary file)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from migrator.backends import open_backend
 from migrator.backends.base import transaction
-from migrator.backends.sqlite import SqliteBackend
+from migrator.backends.sqlite.backend import SqliteBackend
 from migrator.dba.sqlitefile import database_file
 from migrator.errors import ConfigError, DriftError
 from migrator.files import Migration, discover, version_key

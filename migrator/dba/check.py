@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrator.backends.sqlite.split import split_sqlite
 from migrator.errors import FileProblem, MigrationFileError
 from migrator.files import DIRECTORY, PAIR, discover
 from migrator.preflight import check as preflight
 from migrator.source import SourceError, decode, parse_directives
-from migrator.splitting import SplitError, Statement, split_sqlite, split_sqlparse
+from migrator.splitting import SplitError, Statement, split_sqlparse
 
 ERROR, WARNING = "error", "warning"
 

@@ -76,7 +76,7 @@ def server_scratch(url: str, table: str) -> Iterator[Scratch]:
 @contextlib.contextmanager
 def _postgres_scratch(url: str, table: str) -> Iterator[Scratch]:
     name = scratch_name()
-    from migrator.backends.postgres import PostgresBackend
+    from migrator.backends.postgres.backend import PostgresBackend
 
     admin = PostgresBackend(url, table=table, readonly=True, busy_timeout=10.0)
     conn: Any = admin.conn
@@ -182,7 +182,7 @@ def _placeholder(line: str, name: str) -> str:
 @contextlib.contextmanager
 def _mysql_scratch(url: str, table: str) -> Iterator[Scratch]:
     name = scratch_name()
-    from migrator.backends.mysql import MysqlBackend
+    from migrator.backends.mysql.backend import MysqlBackend
 
     admin = MysqlBackend(url, table=table, readonly=True, busy_timeout=10.0)
     conn: Any = admin.conn

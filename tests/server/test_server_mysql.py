@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from serverkit import Server, run_cli
 
-from migrator.backends.mysql import galera_refusal
+from migrator.backends.mysql.backend import galera_refusal
 
 MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 

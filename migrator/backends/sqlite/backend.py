@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from migrator.backends.base import transaction
+from migrator.backends.base import Journal, SpanRunner, transaction
 from migrator.backends.rows import RowStore
 from migrator.errors import ConfigError, DbError, LockError
 from migrator.state import COLUMNS, StateSql, is_ours
@@ -38,9 +38,11 @@ def _connect(target: str, timeout: float, uri: bool) -> sqlite3.Connection:
 class SqliteBackend(RowStore):
     name = "sqlite"
     transactional_ddl = True
+    journal: Journal | None = None
 
     def __init__(self, path: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         self.path = path
+        self.span_runner: SpanRunner | None = self
         self.display_url = f"sqlite:///{path}" if not path.startswith("/") else f"sqlite://{path}"
         self.sql = StateSql(table)
         self.readonly = readonly
@@ -116,12 +118,12 @@ class SqliteBackend(RowStore):
 
     # The splitter is imported where it is used: status never splits.
     def split(self, text: str) -> Iterator[Statement]:
-        from migrator.splitting import split_sqlite
+        from migrator.backends.sqlite.split import split_sqlite
 
         return split_sqlite(text)
 
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        from migrator.splitting import sqlite_bounds
+        from migrator.backends.sqlite.split import sqlite_bounds
 
         return sqlite_bounds(text)
 

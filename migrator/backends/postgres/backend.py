@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import socket
 import time
 from collections.abc import Iterator
@@ -27,20 +26,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import pq
 
-from migrator.backends.base import transaction
+from migrator.backends.base import Journal, SpanRunner, transaction
+from migrator.backends.postgres.split import split, statement_bounds
 from migrator.backends.rows import RowStore
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
-from migrator.preflight import statement_kind
-from migrator.splitting import SplitError, Statement, bounds_of, split_sqlparse
+from migrator.splitting import Statement
 from migrator.state import COLUMNS, StateSql, is_ours
 
 # URL query parameters migrator reads itself; every other one goes to libpq.
 OWN_PARAMS = ("search_path", "schema", "lock_timeout", "statement_timeout")
 _POLL = 0.1
 _OK = {pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QUERY}
-_COPY_STDIO = re.compile(r"\b(?:FROM\s+STDIN|TO\s+STDOUT)\b", re.IGNORECASE)
-_DELIMITER = re.compile(r"^[ \t]*DELIMITER[ \t]+\S", re.IGNORECASE | re.MULTILINE)
 # Connection failures worth waiting for: the server is not accepting connections yet.
 _TRANSIENT = ("starting up", "shutting down", "in recovery", "too many clients",
               "Connection refused", "No such file or directory", "timeout expired",
@@ -88,6 +85,8 @@ class PgSettings:
 class PostgresBackend(RowStore):
     name = "postgres"
     transactional_ddl = True
+    journal: Journal | None = None
+    span_runner: SpanRunner | None = None
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         self.settings = PgSettings(url)
@@ -133,21 +132,10 @@ class PostgresBackend(RowStore):
         self.conn.close()
 
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        return bounds_of(self.split(text))
+        return statement_bounds(text)
 
     def split(self, text: str) -> Iterator[Statement]:
-        match = _DELIMITER.search(text)
-        if match is not None:
-            line = text.count("\n", 0, match.start()) + 1
-            raise SplitError(line, "DELIMITER is a mysql client command; PostgreSQL "
-                                   "needs none (use $$ quoting for function bodies)")
-        for stmt in split_sqlparse(text):
-            if statement_kind(stmt.sql) == "COPY" and _COPY_STDIO.search(stmt.sql):
-                raise SplitError(
-                    stmt.line, "COPY ... FROM STDIN / TO STDOUT needs psql to stream the "
-                    "data; load data with INSERT, or COPY from a file the server can read",
-                )
-            yield stmt
+        return split(text)
 
     # -- bookkeeping ----------------------------------------------------------
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -26,15 +25,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import CLIENT, ER, SERVER_STATUS  # type: ignore[import-untyped]
 
-from migrator.backends.base import Unfinished
+from migrator.backends.base import Journal, SpanRunner, Unfinished
+from migrator.backends.mysql.split import split, statement_bounds
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
-from migrator.splitting import Statement, bounds_of, split_sqlparse
+from migrator.splitting import Statement
 from migrator.state import COLUMNS, AppliedMigration, StateSql, is_ours, utc_now
 
 URL_PARAMS = ("charset", "connect_timeout", "unix_socket", "lock_wait_timeout",
               "ssl_ca", "ssl_cert", "ssl_key")
-_DELIMITER = re.compile(r"^[ \t]*DELIMITER[ \t]+(\S+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 _ER_NAMES = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
 _TRANSIENT_CODES = {2002, 2003, 2006, 2013, 1040}  # can't connect, gone away, too many
 _MAX_LOCK_NAME = 64
@@ -53,9 +52,11 @@ def galera_refusal(wsrep_on: str | None, display: str) -> str | None:
 class MysqlBackend:
     name = "mysql"
     transactional_ddl = False
+    span_runner: SpanRunner | None = None
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         self.display_url = redact_url(url)
+        self.journal: Journal | None = self
         self.readonly = readonly
         self.busy_timeout = busy_timeout
         self.sql = StateSql(table, quote_char="`", mark="%s")
@@ -136,20 +137,10 @@ class MysqlBackend:
     # -- splitting ------------------------------------------------------------
 
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        return bounds_of(self.split(text))
+        return statement_bounds(text)
 
     def split(self, text: str) -> Iterator[Statement]:
-        if _DELIMITER.search(text) is None:
-            yield from split_sqlparse(text)
-            return
-        index = 0
-        for start, end, delimiter in _delimiter_regions(text):
-            pieces = (split_sqlparse(text[start:end]) if delimiter == ";"
-                      else _cut(text[start:end], delimiter))
-            base_line = text.count("\n", 0, start)
-            for stmt in pieces:
-                index += 1
-                yield Statement(index, stmt.line + base_line, stmt.sql, stmt.offset + start)
+        return split(text)
 
     # -- bookkeeping ----------------------------------------------------------
 
@@ -354,55 +345,6 @@ class MysqlBackend:
             "insert": f"INSERT INTO {self.sql.qualified} ({', '.join(COLUMNS)}) VALUES",
             "delete": f"DELETE FROM {self.sql.qualified} WHERE version =",
         }
-
-
-def _delimiter_regions(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, delimiter) for the text between DELIMITER lines."""
-    delimiter, start = ";", 0
-    for match in _DELIMITER.finditer(text):
-        yield start, match.start(), delimiter
-        delimiter = match.group(1)
-        start = match.end()
-    yield start, len(text), delimiter
-
-
-# What may hide a delimiter: quotes (backslash escapes, doubled quotes) and comments.
-# Possessive repeats: a plain one keeps backtracking state per character (1 GB
-# for a 10 MB literal).
-_SKIP = re.compile(
-    r"""'(?:[^'\\]++|\\.|'')*+'|"(?:[^"\\]++|\\.|"")*+"|`(?:[^`]++|``)*+`"""
-    r"""|--(?=\s)[^\n]*+|\#[^\n]*+|/\*.*?\*/""",
-    re.DOTALL,
-)
-_BLANK = re.compile(r"(?:\s++|--(?=\s)[^\n]*+|\#[^\n]*+|/\*.*?\*/)*+", re.DOTALL)
-
-
-def _cut(text: str, delimiter: str) -> Iterator[Statement]:
-    """The mysql client's rule: cut at the delimiter outside quotes and comments."""
-    index, start, pos = 0, 0, 0
-    line, counted = 1, 0  # newlines counted once each, not from the top per statement
-    hit, skip = text.find(delimiter), _SKIP.search(text)
-    while pos <= len(text):
-        # Each search is redone only once passed: redone every time, a file of 40k
-        # statements without quotes took a minute (each search ran to the end).
-        if 0 <= hit < pos:
-            hit = text.find(delimiter, pos)
-        if skip is not None and skip.start() < pos:
-            skip = _SKIP.search(text, pos)
-        if skip is not None and (hit < 0 or skip.start() < hit):
-            pos = skip.end()
-            continue
-        end = len(text) if hit < 0 else hit
-        first = _BLANK.match(text, start).end()  # type: ignore[union-attr]
-        if first < end:
-            index += 1
-            body = text[first:end].rstrip()
-            line += text.count("\n", counted, first)
-            counted = first
-            yield Statement(index, line, body, first)
-        if hit < 0:
-            return
-        start = pos = hit + len(delimiter)
 
 
 def open_backend(url: str, *, table: str, readonly: bool, busy_timeout: float) -> MysqlBackend:

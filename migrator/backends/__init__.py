@@ -7,7 +7,7 @@ splitter are imported when a URL or ``--dialect`` names it.
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -19,12 +19,19 @@ from migrator.errors import ConfigError
 
 @cache
 def dialects() -> tuple[DialectInfo, ...]:
-    """Every backend package's DialectInfo, in name order."""
+    """Every backend package's DialectInfo, in name order.
+
+    Packages are found with a directory scan, not pkgutil.iter_modules, which
+    imports ``inspect`` (5 ms, a tenth of ``status``).
+    """
     found: list[DialectInfo] = []
-    for module in pkgutil.iter_modules(__path__):
-        if module.ispkg:
-            package = importlib.import_module(f"{__name__}.{module.name}")
-            found.append(package.DIALECT)
+    for folder in __path__:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries
+                           if e.is_dir() and e.name.isidentifier()
+                           and os.path.exists(os.path.join(e.path, "__init__.py")))
+        for name in names:
+            found.append(importlib.import_module(f"{__name__}.{name}").DIALECT)
     return tuple(sorted(found, key=lambda d: d.name))
 
 

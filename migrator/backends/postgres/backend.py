@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import pq
 
-from migrator.backends.base import Journal, SpanRunner, transaction
+from migrator.backends.base import Catalog, Journal, SpanRunner, transaction
 from migrator.backends.postgres.split import split, statement_bounds
 from migrator.backends.rows import RowStore
 from migrator.config import redact_url
@@ -89,6 +89,7 @@ class PostgresBackend(RowStore):
     span_runner: SpanRunner | None = None
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
+        self.url = url  # with its password: scratch places are made beside it
         self.settings = PgSettings(url)
         self.display_url = self.settings.display
         self.sql = StateSql(table, mark="%s")
@@ -130,6 +131,16 @@ class PostgresBackend(RowStore):
 
     def close(self) -> None:
         self.conn.close()
+
+    def reconnect(self) -> None:
+        """A new session after ``close`` (copying the database needs it idle)."""
+        if self.conn.closed:
+            self.conn = self._connect()
+
+    def catalog(self) -> Catalog:
+        from migrator.backends.postgres.catalog import PostgresCatalog
+
+        return PostgresCatalog(self)
 
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
         return statement_bounds(text)

@@ -49,15 +49,21 @@ def split(text: str) -> Iterator[Statement]:
 def statement_bounds(text: str) -> Iterator[Bounds]:
     """``(first, end, line)`` of each statement; ``end`` is past its ``;``, if any."""
     _refuse_client_lines(text)
-    scanned = text.replace(_BOM, " ")  # psql skips a byte-order mark; so does the server
-    if not scanned.isascii() and not _WIDE_TAG.search(scanned):
-        scanned = _NON_ASCII.sub("x", scanned)
+    scanned = masked(text)
     try:
         slices = pg_split(scanned, with_parser=True, only_slices=True)
     except ParseError:  # invalid SQL: the server says what is wrong, statement by statement
         yield from _scanner_bounds(text, scanned)
         return
     yield from _checked(text, _bounds(text, scanned, slices))
+
+
+def masked(text: str) -> str:
+    """The text as the scanner gets it: same length, ASCII unless a dollar tag is not."""
+    scanned = text.replace(_BOM, " ")  # psql skips a byte-order mark; so does the server
+    if not scanned.isascii() and not _WIDE_TAG.search(scanned):
+        scanned = _NON_ASCII.sub("x", scanned)
+    return scanned
 
 
 def _refuse_client_lines(text: str) -> None:

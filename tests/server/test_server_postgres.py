@@ -183,3 +183,16 @@ def test_unlock_reports_a_live_holder(pg: Server, make_migrations: MakeMigration
         assert result.code == 0 and "held by a live session" in result.stdout
     result = run_cli(pg.url, d, "unlock")
     assert result.code == 0 and "nothing to do" in result.stdout
+
+
+def test_status_does_not_import_the_parser(pg: Server, make_migrations: MakeMigrations) -> None:
+    import subprocess
+    import sys
+
+    d = make_migrations({"1_t.up.sql": "CREATE TABLE t (id INTEGER);\n"})
+    probe = ("import sys\nfrom migrator.cli import main\n"
+             f"code = main(['--url', {pg.url!r}, '-d', {str(d)!r}, 'status'])\n"
+             "print(code, 'pglast' in sys.modules, 'sqlparse' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=120, check=False).stdout
+    assert out.splitlines()[-1] == "0 False False", out

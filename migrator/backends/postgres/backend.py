@@ -27,7 +27,6 @@ import psycopg
 from psycopg import pq
 
 from migrator.backends.base import Catalog, Journal, SpanRunner, transaction
-from migrator.backends.postgres.split import split, statement_bounds
 from migrator.backends.rows import RowStore
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
@@ -142,10 +141,15 @@ class PostgresBackend(RowStore):
 
         return PostgresCatalog(self)
 
+    # pglast is imported when a file is cut: 'migrator status' never pays for it
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
+        from migrator.backends.postgres.split import statement_bounds
+
         return statement_bounds(text)
 
     def split(self, text: str) -> Iterator[Statement]:
+        from migrator.backends.postgres.split import split
+
         return split(text)
 
     # -- bookkeeping ----------------------------------------------------------

@@ -49,6 +49,8 @@ def test_golden_cases(case: GoldenCase) -> None:
     ("SELECT 1;\r\n-- x\r\nSELECT 2;\r\n", [(1, "SELECT 1;"), (3, "SELECT 2;")]),
     ("\ufeffSELECT 1;", [(1, "SELECT 1;")]),
     ("SELECT $é$ a; $ü$ b; $é$;", [(1, "SELECT $é$ a; $ü$ b; $é$;")]),
+    ("SELECT $é$ a $é$, '\udcff';\nSELECT '\udcfe';",  # undecodable bytes, escaped
+     [(1, "SELECT $é$ a $é$, '\udcff';"), (2, "SELECT '\udcfe';")]),
     ("CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n"
      "  SELECT CASE WHEN true THEN 2 END;\nEND;\nSELECT 3;",
      [(1, "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql as pgsql
 
 from migrator.backends.base import ScratchSpace
-from migrator.backends.postgres import dump, rebuild, scratch
+from migrator.backends.postgres import dump, scratch
 from migrator.schema import PLACEHOLDER, Column, Constraint, Index, Schema, SchemaObject, Table
 from migrator.state import StateSql
 
@@ -94,6 +94,8 @@ class PostgresCatalog:
         return dump.dump_text(self.backend, self.namespace)
 
     def rebuild_script(self) -> tuple[str, str]:
+        from migrator.backends.postgres import rebuild  # the scanner: only squash needs it
+
         return rebuild.rebuild_script(self.backend, self.namespace, self.own_table)
 
     def read_table(self, name: str) -> list[dict[str, object]] | None:

@@ -33,6 +33,7 @@ _COPY_STDIO = re.compile(r"COPY\b.*?\b(?:FROM\s+STDIN|TO\s+STDOUT)\b",
 _DELIMITER = re.compile(r"^[ \t]*DELIMITER[ \t]+\S", re.IGNORECASE | re.MULTILINE)
 _BOM = "\ufeff"
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # A dollar-quote tag holding non-ASCII characters: masking could make two tags equal.
 _WIDE_TAG = re.compile(r"\$[^\s$]*[^\x00-\x7f][^\s$]*\$")
 _LEXEME = re.compile(r'""|[\w.$]+')  # what a non-fatal scanner error points at
@@ -61,9 +62,11 @@ def statement_bounds(text: str) -> Iterator[Bounds]:
 def masked(text: str) -> str:
     """The text as the scanner gets it: same length, ASCII unless a dollar tag is not."""
     scanned = text.replace(_BOM, " ")  # psql skips a byte-order mark; so does the server
-    if not scanned.isascii() and not _WIDE_TAG.search(scanned):
-        scanned = _NON_ASCII.sub("x", scanned)
-    return scanned
+    if scanned.isascii():
+        return scanned
+    # lone surrogates (undecodable bytes) cannot reach the C library as UTF-8
+    return _SURROGATE.sub("x", scanned) if _WIDE_TAG.search(scanned) \
+        else _NON_ASCII.sub("x", scanned)
 
 
 def _refuse_client_lines(text: str) -> None:
@@ -139,7 +142,7 @@ def _past_semicolon(text: str, pos: int) -> int:
 # statement outside parentheses and outside a BEGIN ATOMIC body.
 
 def _scanner_bounds(text: str, scanned: str) -> Iterator[Bounds]:
-    masked = 0
+    hidden = 0
     while True:
         try:
             tokens = scan(scanned)
@@ -154,8 +157,8 @@ def _scanner_bounds(text: str, scanned: str) -> Iterator[Bounds]:
                     yield from _checked(text, _walk(text, scan(scanned[:location]), last=False))
                 raise SplitError(_line(text, location), message) from exc
             lexeme = _LEXEME.match(scanned, location)
-            masked += 1
-            if lexeme is None or masked > _MAX_MASKED:
+            hidden += 1
+            if lexeme is None or hidden > _MAX_MASKED:
                 raise SplitError(_line(text, location), message) from exc
             # the server reports this one itself: hide it from the scanner and go on
             scanned = (scanned[:location] + "x" * (lexeme.end() - location)

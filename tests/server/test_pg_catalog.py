@@ -219,3 +219,31 @@ def test_copy_is_faithful_and_never_writes_the_source(database: str, busy: bool)
         source.close()
         if other is not None:
             other.close()
+
+
+def test_rebuild_in_a_schema_whose_name_needs_quotes(pg: Server) -> None:
+    from urllib.parse import quote
+
+    name = f"Mt Case {uuid.uuid4().hex[:8]}"
+    base = pg.admin_url
+    url = base + ("&" if "?" in base else "?") + "search_path=" + quote(f'"{name}"')
+    source = open_pg(url)
+    try:
+        source.ensure_state_table()
+        run_sql(source, "CREATE TABLE t (id serial PRIMARY KEY, v text);"
+                        "CREATE VIEW w AS SELECT * FROM t; INSERT INTO t (v) VALUES ('x');")
+        catalog = source.catalog()
+        assert catalog.namespace == name
+        up, _down = catalog.rebuild_script()
+        assert name not in up
+        with catalog.scratch() as space:
+            target = open_pg(space.url)
+            try:
+                run_sql(target, up)
+                assert target.catalog().schema() == catalog.schema()
+                assert rows(target, "t") == rows(source, "t")
+            finally:
+                target.close()
+    finally:
+        source.conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        source.close()

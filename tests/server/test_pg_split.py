@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator.backends.postgres.split import split, statement_bounds
 from migrator.splitting import SplitError
@@ -120,3 +122,19 @@ def test_large_data_file_with_non_ascii_text() -> None:
     assert len(stmts) == 20_000
     assert stmts[-1].line == 20_001 and stmts[-1].sql == rows[-1]
     assert text[stmts[-1].offset:].rstrip("\n") == rows[-1]
+
+
+SNIPPETS = [
+    "SELECT 1", "SELECT 'a;b'", "SELECT $x$ ; $y$ $x$", "SELECT E'\\';'", 'SELECT "a;b" FROM t',
+    "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END",
+    "selec oops", "SELECT 'é;ü'", "SELECT (1 + (2))", "CREATE TABLE ev (begin int)",
+]
+SEPARATORS = [";\n", ";  ", "; -- c;\n", ";/* x; /* y; */ */\n", ";\r\n\r\n"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(SNIPPETS), st.sampled_from(SEPARATORS)),
+                max_size=8))
+@settings(max_examples=150, deadline=None)
+def test_any_mix_of_statements_splits_back_into_them(parts: list[tuple[str, str]]) -> None:
+    text = "".join(sql + sep for sql, sep in parts)
+    assert [s.sql for s in split(text)] == [sql + ";" for sql, _sep in parts]

@@ -196,3 +196,20 @@ def test_status_does_not_import_the_parser(pg: Server, make_migrations: MakeMigr
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=120, check=False).stdout
     assert out.splitlines()[-1] == "0 False False", out
+
+
+def test_without_pglast_splitting_is_a_clear_error(pg: Server,
+                                                  make_migrations: MakeMigrations) -> None:
+    import subprocess
+    import sys
+
+    d = make_migrations({"1_t.up.sql": "CREATE TABLE t (id INTEGER);\n"})
+    probe = ("import sys\nsys.modules['pglast'] = None  # as if the extra were not installed\n"
+             "from migrator.cli import main\n"
+             f"sys.exit(main(['--url', {pg.url!r}, '-d', {str(d)!r}, 'up']))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'migrator[postgres]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "t" not in pg.tables()

@@ -141,15 +141,14 @@ class PostgresBackend(RowStore):
 
         return PostgresCatalog(self)
 
-    # pglast is imported when a file is cut: 'migrator status' never pays for it
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        from migrator.backends.postgres.split import statement_bounds
-
+        with _needs_pglast():
+            from migrator.backends.postgres.split import statement_bounds
         return statement_bounds(text)
 
     def split(self, text: str) -> Iterator[Statement]:
-        from migrator.backends.postgres.split import split
-
+        with _needs_pglast():
+            from migrator.backends.postgres.split import split
         return split(text)
 
     # -- bookkeeping ----------------------------------------------------------
@@ -346,6 +345,18 @@ class PostgresBackend(RowStore):
             "insert": f"INSERT INTO {self.sql.qualified} ({', '.join(COLUMNS)}) VALUES",
             "delete": f"DELETE FROM {self.sql.qualified} WHERE version =",
         }
+
+
+@contextlib.contextmanager
+def _needs_pglast() -> Iterator[None]:
+    """The splitter is imported when a file is cut: 'migrator status' never loads pglast."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.startswith("migrator"):
+            raise
+        raise ConfigError(f"splitting PostgreSQL files needs {exc.name}, which is not "
+                          "installed: pip install 'migrator[postgres]'") from exc
 
 
 def _transient(message: str) -> bool:

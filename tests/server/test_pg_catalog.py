@@ -41,6 +41,7 @@ CREATE VIEW big_orders AS SELECT o.id, u.email, double_it(o.qty) AS twice
 CREATE MATERIALIZED VIEW order_counts AS SELECT user_id, count(*) AS n FROM orders
     GROUP BY user_id;
 COMMENT ON TABLE users IS 'people';
+GRANT SELECT ON users TO PUBLIC;
 INSERT INTO users (email, mood, score, born) VALUES ('a@x', 'happy', 3, '2000-01-02'),
     ('b''quote@x', 'sad', 1, NULL), ('ünïcode {ns}.users', 'ok', 2, NULL);
 INSERT INTO orders (user_id, parent, qty, price) VALUES (1, NULL, 2, 9.99);
@@ -76,6 +77,13 @@ def sequences(backend: PostgresBackend) -> dict[str, tuple[Any, ...]]:
         "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")]
     return {name: tuple(backend.conn.execute(
         f'SELECT last_value, is_called FROM "{name}"').fetchone() or ()) for name in names}
+
+
+def acl(backend: PostgresBackend, table: str) -> str:
+    row = backend.conn.execute("SELECT relacl::text FROM pg_class WHERE relname = %s "
+                               "AND relnamespace = current_schema()::regnamespace",
+                               (table,)).fetchone()
+    return str(row[0] if row else "missing")
 
 
 def rows(backend: PostgresBackend, table: str) -> list[tuple[Any, ...]]:
@@ -125,6 +133,9 @@ def test_rebuild_script_recreates_every_object_and_row(rich: PostgresBackend,
                 assert rows(target, table) == rows(rich, table)
             assert sequences(target) == sequences(rich)
             assert sequences(rich)["counter"] == (42, True)
+            assert acl(target, "users") == acl(rich, "users") != "None"
+            assert target.conn.execute("SELECT obj_description('users'::regclass)"
+                                       ).fetchone() == ("people",)
             # the rebuilt objects work: identity, trigger and function carry on
             run_sql(target, "INSERT INTO orders (user_id, qty, price) VALUES (3, 2, 1);")
             assert target.conn.execute("SELECT max(id), max(note) FROM orders "

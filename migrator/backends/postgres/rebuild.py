@@ -65,7 +65,8 @@ _DROPS = (
 def rebuild_script(backend: PostgresBackend, schema: str, bare: str) -> tuple[str, str]:
     server_version = int(backend.conn.info.server_version)
     tool = tools.need("pg_dump", server_version, "'migrator squash' on PostgreSQL")
-    argv = [tool, "--no-owner", "--no-privileges", "--inserts", "--rows-per-insert=1000",
+    # privileges stay: GRANTs are part of what the migrations did; owners are whoever runs it
+    argv = [tool, "--no-owner", "--inserts", "--rows-per-insert=1000",
             "--no-publications", "--no-subscriptions", "--no-security-labels",
             f"--schema={ident(schema)}"]
     if bare:

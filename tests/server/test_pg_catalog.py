@@ -47,6 +47,10 @@ INSERT INTO users (email, mood, score, born) VALUES ('a@x', 'happy', 3, '2000-01
 INSERT INTO orders (user_id, parent, qty, price) VALUES (1, NULL, 2, 9.99);
 INSERT INTO orders (user_id, parent, qty, price, note) VALUES (2, 1, 1, 0.5, 'x');
 REFRESH MATERIALIZED VIEW order_counts;
+CREATE TABLE events (id integer, at date, tags text[], doc jsonb, raw bytea)
+    PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO events VALUES (1, '2024-05-01', '{a,"b;c"}', '{"k": [1, "é"]}', '\\x00ff');
 SELECT setval('counter', 42);
 """
 
@@ -129,7 +133,7 @@ def test_rebuild_script_recreates_every_object_and_row(rich: PostgresBackend,
         try:
             run_sql(target, up)
             assert target.catalog().schema() == catalog.schema()
-            for table in ("users", "orders", "order_counts"):
+            for table in ("users", "orders", "order_counts", "events"):
                 assert rows(target, table) == rows(rich, table)
             assert sequences(target) == sequences(rich)
             assert sequences(rich)["counter"] == (42, True)

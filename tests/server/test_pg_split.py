@@ -95,7 +95,7 @@ def test_invalid_sql_is_cut_not_refused(text: str, expected: list[tuple[int, str
     ("SELECT 1;\nSELECT \"abc;", 2, "unterminated quoted identifier"),
     ("SELECT 1;\n\tDELIMITER //\n", 2, "DELIMITER is a mysql client command"),
     ("SELECT 1;\nCOPY a FROM stdin;\n1\tit's\n\\.\n", 2, "COPY ... FROM STDIN"),
-    ("SELECT 1;\ncopy (SELECT 1) TO STDOUT;", 2, "COPY ... FROM STDIN / TO STDOUT"),
+    ("SELECT 1;\ncOpY (SELECT 1) TO STDOUT;", 2, "COPY ... FROM STDIN / TO STDOUT"),
     ("CREATE TABLE a (id INTEGER)\n\\gset\nSELECT 1;", 2, "'\\gset' is a psql client command"),
     ("SELECT 1;\nSELECT '\x00';", 2, "NUL character"),
 ])

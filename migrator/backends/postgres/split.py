@@ -98,8 +98,7 @@ def _bounds(text: str, scanned: str, slices: tuple[slice, ...]) -> Iterator[Boun
 
 def _checked(text: str, bounds: Iterator[Bounds]) -> Iterator[Bounds]:
     for first, end, line in bounds:
-        if text.startswith(("COPY", "copy", "Copy"), first) and _COPY_STDIO.match(
-                text, first, end):
+        if text[first:first + 4].upper() == "COPY" and _COPY_STDIO.match(text, first, end):
             raise SplitError(line, "COPY ... FROM STDIN / TO STDOUT needs psql to stream the "
                              "data; load data with INSERT, or COPY from a file the server "
                              "can read")

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -68,19 +69,24 @@ def run(argv: list[str], env: dict[str, str], tool: str) -> str:
 
 
 def pipe(dump: list[str], restore: list[str], env: dict[str, str]) -> None:
-    """``pg_dump ... | psql ...``, both checked."""
-    with subprocess.Popen(dump, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env) as producer:
-        consumer = subprocess.run(restore, stdin=producer.stdout, capture_output=True,
-                                  env=env, timeout=TOOL_TIMEOUT, check=False)
-        dump_err = producer.stderr.read() if producer.stderr else b""
+    """``pg_dump ... | psql ...``, both checked. Only the consumer holds the pipe's read
+    end, so a consumer that dies stops the producer (SIGPIPE) instead of blocking it."""
+    with tempfile.TemporaryFile() as dump_err, \
+            subprocess.Popen(dump, stdout=subprocess.PIPE, stderr=dump_err,
+                             env=env) as producer:
+        assert producer.stdout is not None
+        with subprocess.Popen(restore, stdin=producer.stdout, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, env=env) as consumer:
+            producer.stdout.close()
+            _out, restore_err = consumer.communicate(timeout=TOOL_TIMEOUT)
         producer.wait(timeout=TOOL_TIMEOUT)
+        dump_err.seek(0)
+        dumped = dump_err.read().decode(errors="replace")
     if producer.returncode != 0:
-        raise ConfigError(f"pg_dump failed (exit {producer.returncode}): "
-                          f"{_detail(dump_err.decode(errors='replace'))}")
+        raise ConfigError(f"pg_dump failed (exit {producer.returncode}): {_detail(dumped)}")
     if consumer.returncode != 0:
         raise ConfigError(f"psql failed (exit {consumer.returncode}): "
-                          f"{_detail(consumer.stderr.decode(errors='replace'))}")
+                          f"{_detail(restore_err.decode(errors='replace'))}")
 
 
 def _detail(stderr: str) -> str:

@@ -57,16 +57,29 @@ def test_detail_and_hint_are_reported(pg: Server, make_migrations: MakeMigration
     assert "23505" in result.stderr and "detail: Key (id)=(1) already exists." in result.stderr
 
 
-def test_a_missplit_piece_is_refused_not_run_silently(pg: Server,
-                                                      make_migrations: MakeMigrations) -> None:
-    # sqlparse treats the column name 'begin' as a block opener and merges the rest
+def test_a_column_named_begin_splits_like_the_server(pg: Server,
+                                                    make_migrations: MakeMigrations) -> None:
+    # sqlparse took the column name 'begin' for a block opener and merged the rest
     d = make_migrations({"1_x.up.sql": "CREATE TABLE ev (id INTEGER, begin TEXT);\n"
                                        "CREATE INDEX ev_id ON ev (id);\n"
                                        "INSERT INTO ev VALUES (1, 'x');\n"})
     result = run_cli(pg.url, d, "up")
-    assert result.code == 1
-    assert "cannot insert multiple commands into a prepared statement" in result.stderr
-    assert pg.tables() == {"schema_migrations"}
+    assert result.code == 0, result.stderr
+    assert pg.rows("ev") == [(1, "x")]
+
+
+def test_a_missplit_piece_is_refused_not_run_silently(pg: Server) -> None:
+    from migrator.backends.postgres.backend import PostgresBackend
+
+    backend = PostgresBackend(pg.url, table="schema_migrations", readonly=False,
+                              busy_timeout=5.0)
+    try:
+        with pytest.raises(Exception) as caught:
+            backend.execute("CREATE TABLE a (id INTEGER); CREATE TABLE b (id INTEGER)")
+        assert "cannot insert multiple commands into a prepared statement" in str(caught.value)
+    finally:
+        backend.close()
+    assert not {"a", "b"} & pg.tables()
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -170,3 +183,33 @@ def test_unlock_reports_a_live_holder(pg: Server, make_migrations: MakeMigration
         assert result.code == 0 and "held by a live session" in result.stdout
     result = run_cli(pg.url, d, "unlock")
     assert result.code == 0 and "nothing to do" in result.stdout
+
+
+def test_status_does_not_import_the_parser(pg: Server, make_migrations: MakeMigrations) -> None:
+    import subprocess
+    import sys
+
+    d = make_migrations({"1_t.up.sql": "CREATE TABLE t (id INTEGER);\n"})
+    probe = ("import sys\nfrom migrator.cli import main\n"
+             f"code = main(['--url', {pg.url!r}, '-d', {str(d)!r}, 'status'])\n"
+             "print(code, 'pglast' in sys.modules, 'sqlparse' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=120, check=False).stdout
+    assert out.splitlines()[-1] == "0 False False", out
+
+
+def test_without_pglast_splitting_is_a_clear_error(pg: Server,
+                                                  make_migrations: MakeMigrations) -> None:
+    import subprocess
+    import sys
+
+    d = make_migrations({"1_t.up.sql": "CREATE TABLE t (id INTEGER);\n"})
+    probe = ("import sys\nsys.modules['pglast'] = None  # as if the extra were not installed\n"
+             "from migrator.cli import main\n"
+             f"sys.exit(main(['--url', {pg.url!r}, '-d', {str(d)!r}, 'up']))\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'migrator[postgres]'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "t" not in pg.tables()

@@ -26,8 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import pq
 
-from migrator.backends.base import Journal, SpanRunner, transaction
-from migrator.backends.postgres.split import split, statement_bounds
+from migrator.backends.base import Catalog, Journal, SpanRunner, transaction
 from migrator.backends.rows import RowStore
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
@@ -89,6 +88,7 @@ class PostgresBackend(RowStore):
     span_runner: SpanRunner | None = None
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
+        self.url = url  # with its password: scratch places are made beside it
         self.settings = PgSettings(url)
         self.display_url = self.settings.display
         self.sql = StateSql(table, mark="%s")
@@ -131,10 +131,24 @@ class PostgresBackend(RowStore):
     def close(self) -> None:
         self.conn.close()
 
+    def reconnect(self) -> None:
+        """A new session after ``close`` (copying the database needs it idle)."""
+        if self.conn.closed:
+            self.conn = self._connect()
+
+    def catalog(self) -> Catalog:
+        from migrator.backends.postgres.catalog import PostgresCatalog
+
+        return PostgresCatalog(self)
+
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
+        with _needs_pglast():
+            from migrator.backends.postgres.split import statement_bounds
         return statement_bounds(text)
 
     def split(self, text: str) -> Iterator[Statement]:
+        with _needs_pglast():
+            from migrator.backends.postgres.split import split
         return split(text)
 
     # -- bookkeeping ----------------------------------------------------------
@@ -331,6 +345,18 @@ class PostgresBackend(RowStore):
             "insert": f"INSERT INTO {self.sql.qualified} ({', '.join(COLUMNS)}) VALUES",
             "delete": f"DELETE FROM {self.sql.qualified} WHERE version =",
         }
+
+
+@contextlib.contextmanager
+def _needs_pglast() -> Iterator[None]:
+    """The splitter is imported when a file is cut: 'migrator status' never loads pglast."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.startswith("migrator"):
+            raise
+        raise ConfigError(f"splitting PostgreSQL files needs {exc.name}, which is not "
+                          "installed: pip install 'migrator[postgres]'") from exc
 
 
 def _transient(message: str) -> bool:

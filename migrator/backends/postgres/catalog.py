@@ -1,0 +1,170 @@
+"""PostgreSQL's catalog for the DBA commands: one walker of one schema.
+
+The schema is the URL's (first ``search_path`` entry) or the session's
+current one; the bookkeeping table is left out. Definitions come from the
+server's own ``pg_get_*def`` functions, with the schema's name written as
+``<schema>`` so two schemas built by the same migrations read the same.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql as pgsql
+
+from migrator.backends.base import ScratchSpace
+from migrator.backends.postgres import dump, scratch
+from migrator.schema import PLACEHOLDER, Column, Constraint, Index, Schema, SchemaObject, Table
+from migrator.state import StateSql
+
+if TYPE_CHECKING:
+    from migrator.backends.postgres.backend import PostgresBackend
+
+_KINDS = {"p": "primary", "f": "foreign", "u": "unique", "c": "check", "x": "exclude",
+          "t": "trigger"}
+_COLUMNS = (
+    "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+    "pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated "
+    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+    "WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 "
+    "AND NOT a.attisdropped AND c.relname <> %(t)s ORDER BY c.relname, a.attnum")
+_CONSTRAINTS = (
+    "SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+    "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %(s)s AND k.contype <> 'n' AND c.relname <> %(t)s "
+    "ORDER BY c.relname, k.conname")
+_INDEXES = ("SELECT i.indexname, i.tablename, i.indexdef, x.indisunique FROM pg_indexes i "
+            "JOIN pg_index x ON x.indexrelid = format('%%I.%%I', i.schemaname, "
+            "i.indexname)::regclass WHERE i.schemaname = %(s)s AND i.tablename <> %(t)s")
+_OBJECTS = (
+    ("view", "SELECT viewname, definition, '' FROM pg_views WHERE schemaname = %(s)s"),
+    ("materialized view", "SELECT matviewname, definition, '' FROM pg_matviews "
+                          "WHERE schemaname = %(s)s"),
+    ("sequence", "SELECT sequencename, concat_ws(' ', data_type, 'START', start_value, "
+                 "'INCREMENT', increment_by, 'MIN', min_value, 'MAX', max_value, "
+                 "CASE WHEN cycle THEN 'CYCLE' END), '' FROM pg_sequences "
+                 "WHERE schemaname = %(s)s"),
+    ("type", "SELECT t.typname, CASE t.typtype WHEN 'e' THEN 'ENUM (' || "
+             "(SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) "
+             "FROM pg_enum e WHERE e.enumtypid = t.oid) || ')' "
+             "WHEN 'd' THEN 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod) "
+             "ELSE 'COMPOSITE' END, '' FROM pg_type t "
+             "JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class c "
+             "ON c.oid = t.typrelid WHERE n.nspname = %(s)s AND t.typtype IN ('e', 'd', 'c') "
+             "AND (c.relkind IS NULL OR c.relkind = 'c')"),
+    ("function", "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) "
+                 "|| ')', pg_get_functiondef(p.oid), '' FROM pg_proc p "
+                 "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                 "WHERE n.nspname = %(s)s AND p.prokind IN ('f', 'p')"),
+    ("trigger", "SELECT c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid), c.relname "
+                "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %(s)s AND NOT t.tgisinternal"),
+)
+
+
+class PostgresCatalog:
+    """The ``Catalog`` of one PostgreSQL schema, read through its backend's connection."""
+
+    def __init__(self, backend: PostgresBackend) -> None:
+        self.backend = backend
+
+    @property
+    def namespace(self) -> str:
+        first = self.backend.settings.first_schema
+        if first:
+            return first
+        row = self.backend.conn.execute("SELECT current_schema()").fetchone()
+        return str(row[0] if row and row[0] else "public")
+
+    @property
+    def own_table(self) -> str:
+        """The bookkeeping table's name when it lives in this schema, else ""."""
+        table_schema = StateSql(self.backend.sql.table).table.rpartition(".")[0]
+        return self.backend.sql.bare_name if table_schema in ("", self.namespace) else ""
+
+    def schema(self) -> Schema:
+        return schema_model(self.backend, self.namespace, self.own_table)
+
+    def dump(self) -> str:
+        return dump.dump_text(self.backend, self.namespace)
+
+    def rebuild_script(self) -> tuple[str, str]:
+        from migrator.backends.postgres import rebuild  # the scanner: only squash needs it
+
+        return rebuild.rebuild_script(self.backend, self.namespace, self.own_table)
+
+    def read_table(self, name: str) -> list[dict[str, object]] | None:
+        schema, _, table = name.rpartition(".")
+        qualified = pgsql.Identifier(schema, table) if schema else pgsql.Identifier(table)
+        conn = self.backend.conn
+        row = conn.execute("SELECT to_regclass(%s)", (qualified.as_string(conn),)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        cursor = conn.execute(pgsql.SQL("SELECT * FROM {}").format(qualified))
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def scratch(self) -> AbstractContextManager[ScratchSpace]:
+        return scratch.scratch_schema(self.backend)
+
+    def copy(self) -> AbstractContextManager[ScratchSpace]:
+        return scratch.database_copy(self.backend)
+
+
+def schema_model(backend: PostgresBackend, schema: str, table: str) -> Schema:
+    """Tables with columns and constraints, indexes, then views, sequences, types,
+    functions and triggers; the bookkeeping table ``table`` is left out."""
+    params = {"s": schema, "t": table}
+    run = backend.conn.execute
+    words = _Placeholder(schema)
+    columns: dict[str, list[Column]] = {}
+    for rel, col, typ, notnull, default, identity, generated in run(_COLUMNS, params):
+        columns.setdefault(rel, []).append(_column(words, col, typ, notnull, default,
+                                                   identity, generated))
+    constraints: dict[str, list[Constraint]] = {}
+    for rel, name, kind, definition in run(_CONSTRAINTS, params):
+        constraints.setdefault(rel, []).append(
+            Constraint(words(name), _KINDS.get(kind, kind), words(definition)))
+    tables = tuple(Table(words(rel), tuple(columns.get(rel, ())),
+                         tuple(constraints.get(rel, ())))
+                   for rel in sorted(columns.keys() | constraints.keys()))
+    indexes = list(Index(words(name), words(rel), words(definition), bool(unique))
+                   for name, rel, definition, unique in run(_INDEXES, params))
+    indexes.sort(key=lambda i: i.name)
+    objects = list(SchemaObject(kind, words(str(name)), words(str(definition).strip()),
+                                words(str(on)))
+                   for kind, query in _OBJECTS for name, definition, on in run(query, params))
+    objects.sort(key=lambda o: (o.kind, o.name))
+    return Schema(tables, tuple(indexes), tuple(objects))  # in name order: models compare
+
+
+def _column(words: _Placeholder, name: str, typ: str, notnull: bool, default: str | None,
+            identity: str, generated: str) -> Column:
+    extra: str | None = None
+    if generated:
+        extra = f"GENERATED ALWAYS AS ({default}) " + ("STORED" if generated == "s"
+                                                        else "VIRTUAL")
+        default = None
+    elif identity:
+        extra = "GENERATED " + ("ALWAYS" if identity == "a" else "BY DEFAULT") + \
+            " AS IDENTITY"
+    return Column(words(name), words(typ), not notnull,
+                  None if default is None else words(default),
+                  None if extra is None else words(extra))
+
+
+class _Placeholder:
+    """Writes the schema's own name as ``<schema>`` wherever the server's text names it."""
+
+    def __init__(self, schema: str) -> None:
+        quoted = '"' + schema.replace('"', '""') + '"'
+        self._pattern = re.compile(
+            rf"{re.escape(quoted)}|(?<![\w$]){re.escape(schema)}(?![\w$])")
+
+    def __call__(self, text: Any) -> str:
+        return self._pattern.sub(PLACEHOLDER, str(text))

@@ -106,12 +106,25 @@ def test_delimiter_lines_for_stored_programs(my: Server,
 def test_a_missplit_piece_is_a_syntax_error_not_two_statements(
     my: Server, make_migrations: MakeMigrations
 ) -> None:
-    d = make_migrations({"1_x.up.sql": "CREATE TABLE ev (id INTEGER, begin TEXT);\n"
+    """A piece holding two statements (here a DELIMITER region the author forgot to
+    close with //) is refused whole by the server: no MULTI_STATEMENTS."""
+    d = make_migrations({"1_x.up.sql": "DELIMITER //\n"
+                                       "CREATE TABLE ev (id INTEGER, begin TEXT);\n"
                                        "INSERT INTO ev VALUES (1, 'x');\n"})
     result = run_cli(my.url, d, "up")
     assert result.code == 1
     assert "1064" in result.stderr
     assert "ev" not in my.tables()
+
+
+def test_a_column_named_begin_is_not_a_block(my: Server, make_migrations: MakeMigrations) -> None:
+    """sqlparse joined these two statements (and the server refused them); the mysql
+    client, and migrator, cut them apart."""
+    d = make_migrations({"1_x.up.sql": "CREATE TABLE ev (id INTEGER, begin TEXT);\n"
+                                       "INSERT INTO ev VALUES (1, 'x');\n"})
+    result = run_cli(my.url, d, "up")
+    assert result.code == 0, result.stderr
+    assert my.rows("ev") == [(1, "x")]
 
 
 def test_single_transaction_and_foreign_keys_off_are_refused(

@@ -54,6 +54,9 @@ _PROGRAM = re.compile(
     r"|(?:[\w$]++\s*+:\s*+)?BEGIN\s++NOT\s++ATOMIC(?![\w$]))",
     re.IGNORECASE,
 )
+_BODY_WORD = re.compile(r"(?<![\w$.@])(?:BEGIN|THEN)(?![\w$])", re.IGNORECASE)
+_ENDS_BODY = re.compile(r"(?<![\w$.@])END(?:\s++(?!(?:IF|WHILE|REPEAT|LOOP|CASE)\b)[\w$]++)?"
+                        r"\s*+\Z", re.IGNORECASE)
 _QUOTE_NAMES = {"sq": "quoted string ('…')", "dq": 'quoted string ("…")',
                 "bq": "quoted name (`…`)"}
 
@@ -91,6 +94,16 @@ def statement_bounds(text: str, delimiter: str = ";") -> Iterator[tuple[int, int
             end -= 1
         if end > first:
             yield first, end, lines.at(first)
+
+
+def is_cut_stored_program(sql: str) -> bool:
+    """Whether ``sql`` is a stored program whose compound body (BEGIN …, IF … THEN …)
+    stops before its closing END: cut at a ';' of the body, as the mysql client cuts
+    a file without DELIMITER lines."""
+    head = _PROGRAM.match(sql, _BLANK.match(sql).end())  # type: ignore[union-attr]
+    if head is None or _BODY_WORD.search(sql, head.end()) is None:
+        return False
+    return _ENDS_BODY.search(sql.rstrip().rstrip(";")) is None
 
 
 def _cut(text: str, delimiter: str) -> Iterator[Statement]:

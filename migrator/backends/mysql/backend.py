@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import CLIENT, ER, SERVER_STATUS  # type: ignore[import-untyped]
 
-from migrator.backends.base import Journal, SpanRunner, Unfinished
+from migrator.backends.base import Catalog, Journal, SpanRunner, Unfinished
 from migrator.backends.mysql.split import is_cut_stored_program, split, statement_bounds
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
@@ -55,6 +55,7 @@ class MysqlBackend:
     span_runner: SpanRunner | None = None
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
+        self.url = url  # kept for the scratch databases a catalog makes beside this one
         self.display_url = redact_url(url)
         self.journal: Journal | None = self
         self.readonly = readonly
@@ -134,6 +135,12 @@ class MysqlBackend:
     def _one(self, sql: str, args: tuple[Any, ...] | None = None) -> Any:
         rows = self._query(sql, args)
         return rows[0][0] if rows else None
+
+    def catalog(self) -> Catalog:
+        """This database's objects and rows for the DBA commands (backends/mysql/catalog.py)."""
+        from migrator.backends.mysql.catalog import MysqlCatalog
+
+        return MysqlCatalog(self)
 
     # -- splitting ------------------------------------------------------------
 

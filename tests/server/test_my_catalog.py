@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -52,9 +53,11 @@ FILES = {
         "CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC\nBEGIN\n  RETURN x * 2;\nEND //\n"
         "DELIMITER ;\n"
         "CALL add_order(1, 75.00);\n"
+        "CREATE EVENT purge_log ON SCHEDULE EVERY 1 DAY DO DELETE FROM log WHERE n < 0;\n"
     ),
     "002_programs.down.sql": (
-        "DROP FUNCTION twice;\nDROP PROCEDURE add_order;\nDROP TRIGGER orders_log;\n"
+        "DROP EVENT purge_log;\nDROP FUNCTION twice;\nDROP PROCEDURE add_order;\n"
+        "DROP TRIGGER orders_log;\n"
         "DROP VIEW a_biggest;\nDROP VIEW big_orders;\n"
     ),
 }
@@ -98,7 +101,8 @@ def test_schema_describes_what_migrations_built(built: MysqlBackend, my: Server)
     schema = built.catalog().schema()
     assert [t.name for t in schema.tables] == ["log", "orders", "zcustomers"]
     assert sorted((o.kind, o.name) for o in schema.objects) == [
-        ("function", "twice"), ("procedure", "add_order"), ("trigger", "orders_log"),
+        ("event", "purge_log"), ("function", "twice"), ("procedure", "add_order"),
+        ("trigger", "orders_log"),
         ("view", "a_biggest"), ("view", "big_orders")]
     assert next(o for o in schema.objects if o.kind == "trigger").table == "orders"
     lines = schema.lines()
@@ -114,6 +118,7 @@ def test_schema_describes_what_migrations_built(built: MysqlBackend, my: Server)
 
 def test_equal_databases_have_equal_schemas(built: MysqlBackend, my: Server,
                                             make_migrations: MakeMigrations) -> None:
+    time.sleep(1.1)  # the event's STARTS (its creation time) differs: not the schema
     with built.catalog().scratch() as space:
         assert run_cli(space.url, make_migrations(FILES), "up").code == 0
         other = _open(space.url)
@@ -224,7 +229,14 @@ def test_copy_is_faithful_and_leaves_the_source_alone(built: MysqlBackend, my: S
     with built.catalog().copy() as space:
         copy = _open(space.url)
         try:
-            assert copy.catalog().schema() == source_schema
+            copied = copy.catalog().schema()
+            assert copied.tables == source_schema.tables
+            assert [o for o in copied.objects if o.kind != "event"] == \
+                [o for o in source_schema.objects if o.kind != "event"]
+            event = next(o.definition for o in copied.objects if o.kind == "event")
+            assert "ON COMPLETION NOT PRESERVE DISABLE DO DELETE FROM log" in event
+            assert copy._query("SELECT status FROM information_schema.events WHERE "
+                               "event_schema = DATABASE()") == [("DISABLED",)]
             # the trigger was made after the rows: the copy's log is the source's
             assert _contents(copy, tables) == source_rows
             assert _counters(copy) == source_counters

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 AUTO_INCREMENT = re.compile(r" AUTO_INCREMENT=\d+")
 DEFINER = re.compile(r" DEFINER=`[^`]*`@`[^`]*`")
+_STARTS = re.compile(r" STARTS '[^']*'")
 ROWS_PER_INSERT = 100
 _TABLE_KINDS = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "SEQUENCE": "sequence",
                 "VIEW": "view"}
@@ -82,10 +83,13 @@ def walk(backend: MysqlBackend, *, events: bool = True, skip: set[str] | None = 
 
 def portable(obj: CatalogObject, database: str) -> str:
     """The object's text without what differs between two equal databases: the
-    DEFINER, the AUTO_INCREMENT counter and the database's own name."""
+    DEFINER, the AUTO_INCREMENT counter, an event's start time and the database's
+    own name."""
     text = DEFINER.sub("", obj.sql)
     if obj.kind == "table":
         text = AUTO_INCREMENT.sub("", text)
+    elif obj.kind == "event":  # STARTS defaults to the moment the event was created
+        text = _STARTS.sub("", text)
     return text.replace(quote(database), PLACEHOLDER)
 
 

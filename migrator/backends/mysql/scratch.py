@@ -6,13 +6,14 @@ failing migration, an error or SIGTERM (which the CLI turns into an
 exception) leaves nothing behind. A copy is built from the catalog walker on
 the server itself: tables from their SHOW CREATE text (keys, AUTO_INCREMENT
 counters), rows with INSERT … SELECT inside one consistent snapshot, then
-views, routines, events and triggers (after the rows, so they do not fire on
-the copy). The source is only read.
+views, routines, events (disabled, so they do not run there) and triggers
+(after the rows, so they do not fire on the copy). The source is only read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from migrator.backends.mysql.backend import MysqlBackend
 
 _GENERATED = "GENERATED|VIRTUAL|PERSISTENT|STORED"
+# An event runs on the copy only if enabled there: copies are made disabled.
+_ENABLED = re.compile(r"(ON COMPLETION (?:NOT )?PRESERVE) (?:ENABLE|DISABLE ON SLAVE)\b")
 
 
 def scratch_name() -> str:
@@ -103,7 +106,8 @@ def _fill(source: MysqlBackend, target: MysqlBackend) -> None:
     for kind in ("procedure", "function", "event", "trigger"):
         for obj in objects:
             if obj.kind == kind:
-                q(DEFINER.sub("", obj.sql))
+                text = DEFINER.sub("", obj.sql)
+                q(_ENABLED.sub(r"\1 DISABLE", text, count=1) if kind == "event" else text)
 
 
 def _stored_columns(source: MysqlBackend, table: str) -> str:

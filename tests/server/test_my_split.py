@@ -10,13 +10,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+import tracemalloc
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 from golden_cases import CASES, GoldenCase
-from serverkit import Server
+from serverkit import Server, run_cli
+from test_my_catalog import FILES as CATALOG_FILES
+from test_my_catalog import MakeMigrations
+from test_server_dba_test import MY_REVERSIBLE
 
+from migrator.backends.mysql.backend import MysqlBackend
 from migrator.backends.mysql.split import _cut, split, statement_bounds
 from migrator.source import decode
 from migrator.splitting import SplitError
@@ -97,6 +102,22 @@ def test_cut_starts_with_the_delimiter_given() -> None:
         (1, 1, "SELECT 1;\nSELECT 2"), (2, 3, "SELECT 3")]
 
 
+@pytest.mark.slow
+def test_a_50_mb_statement_splits_in_linear_time_and_memory() -> None:
+    text = "INSERT INTO t VALUES " + ",".join(
+        f"({i}, 'a\\'b;c', \"d\"\";e\", `f;`)" for i in range(1_500_000)) + ";\nSELECT 1;"
+    assert len(text) > 50_000_000
+    tracemalloc.start()
+    try:
+        bounds = list(statement_bounds(text))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [line for _, _, line in bounds] == [1, 2]
+    assert bounds[0][1] == len(text) - len(";\nSELECT 1;")
+    assert peak < 0.5 * len(text)  # no copy of the statement, no backtracking state
+
+
 def test_a_huge_stored_program_splits_in_linear_time() -> None:
     body = "  INSERT INTO t VALUES (1, 'x;'); IF a THEN SET b = CASE WHEN 1 THEN 2 END; " \
            "END IF;\n"
@@ -142,18 +163,54 @@ CORPUS = {
 }
 
 
+def _client_args(url: str) -> tuple[list[str], dict[str, str]]:
+    parts = urlsplit(url)
+    argv = [str(CLIENT), f"--host={parts.hostname}", f"--port={parts.port or 3306}",
+            "--protocol=TCP", "--default-character-set=utf8mb4",
+            f"--user={unquote(parts.username or 'root')}",
+            unquote(parts.path.lstrip("/"))]
+    return argv, {"MYSQL_PWD": unquote(parts.password or ""), "PATH": "/usr/bin:/bin"}
+
+
 def _client_run(my: Server, path: Path) -> int:
     """Run the file with the client; the number of statements it sent."""
-    assert CLIENT is not None
-    parts = urlsplit(my.url)
-    argv = [CLIENT, f"--host={parts.hostname}", f"--port={parts.port or 3306}", "--protocol=TCP",
-            f"--user={unquote(parts.username or 'root')}", "-vvv", "--force",
-            unquote(parts.path.lstrip("/"))]
-    proc = subprocess.run(argv, stdin=path.open(), capture_output=True, text=True, timeout=120,
-                          check=False, env={"MYSQL_PWD": unquote(parts.password or ""),
-                                            "PATH": "/usr/bin:/bin"})
+    argv, env = _client_args(my.url)
+    proc = subprocess.run([*argv, "-vvv", "--force"], stdin=path.open(), capture_output=True,
+                          text=True, timeout=120, check=False, env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.count("--------------\n") // 2
+
+
+@pytest.mark.skipif(CLIENT is None, reason="no mariadb/mysql client on PATH")
+@pytest.mark.parametrize("files", ["catalog", "dba-test"])
+def test_migration_sets_build_what_the_client_builds(
+    my: Server, make_migrations: MakeMigrations, files: str
+) -> None:
+    """The server tests' MySQL sets, piped file by file into the client, and applied
+    by migrator in a second database: the same schema and rows."""
+    chosen = CATALOG_FILES if files == "catalog" else MY_REVERSIBLE
+    ups = [chosen[name] for name in sorted(chosen) if name.endswith(".up.sql")]
+    assert run_cli(my.url, make_migrations(chosen), "up").code == 0
+    ours = MysqlBackend(my.url, table="schema_migrations", readonly=True, busy_timeout=5)
+    try:
+        with ours.catalog().scratch() as space:
+            argv, env = _client_args(space.url)
+            for text in ups:
+                proc = subprocess.run(argv, input=text, capture_output=True, text=True,
+                                      timeout=120, check=False, env=env)
+                assert proc.returncode == 0, proc.stderr
+            theirs = MysqlBackend(space.url, table="schema_migrations", readonly=True,
+                                  busy_timeout=5)
+            try:
+                schema = ours.catalog().schema()
+                assert theirs.catalog().schema() == schema
+                for table in schema.tables:
+                    assert theirs.catalog().read_table(table.name) == \
+                        ours.catalog().read_table(table.name)
+            finally:
+                theirs.close()
+    finally:
+        ours.close()
 
 
 @pytest.mark.skipif(CLIENT is None, reason="no mariadb/mysql client on PATH")

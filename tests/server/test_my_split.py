@@ -123,11 +123,21 @@ def test_a_huge_stored_program_splits_in_linear_time() -> None:
            "END IF;\n"
     small = "CREATE PROCEDURE p() BEGIN\n" + body * 20_000 + "END;\nSELECT 1;"
     big = "CREATE PROCEDURE p() BEGIN\n" + body * 200_000 + "END;\nSELECT 1;"
+    _assert_linear(small, big, 2)
+
+
+def test_many_statements_on_one_line_split_in_linear_time() -> None:
+    """Looking back for the start of the line before every 'DO' was quadratic."""
+    _assert_linear("DO 1; " * 40_000, "DO 1; " * 400_000, None)
+
+
+def _assert_linear(small: str, big: str, count: int | None) -> None:
     timings = []
     for text in (small, big):
         started = time.perf_counter()
-        assert len(list(statement_bounds(text))) == 2
+        found = len(list(statement_bounds(text)))
         timings.append(time.perf_counter() - started)
+        assert found == (count or text.count(";"))
     assert timings[1] < 30 * max(timings[0], 0.01)  # 10x the text, not 100x the time
 
 

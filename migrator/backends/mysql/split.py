@@ -117,8 +117,10 @@ def _delimiter_command(text: str, first: int) -> re.Match[str] | None:
     between statements (after a comment line too, as comments are not sent)."""
     if text[first] not in "dD":
         return None
-    start = text.rfind("\n", 0, first) + 1
-    if text[start:first].strip(" \t"):
+    before = first - 1  # only blanks back to the line's start (never rescan the line)
+    while before >= 0 and text[before] in " \t":
+        before -= 1
+    if before >= 0 and text[before] != "\n":
         return None
     return _DELIMITER_COMMAND.match(text, first)
 

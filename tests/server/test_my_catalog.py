@@ -53,11 +53,12 @@ FILES = {
         "CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC\nBEGIN\n  RETURN x * 2;\nEND //\n"
         "DELIMITER ;\n"
         "CALL add_order(1, 75.00);\n"
+        "CREATE FUNCTION site() RETURNS TEXT DETERMINISTIC RETURN 'https://example.org/';\n"
         "CREATE EVENT purge_log ON SCHEDULE EVERY 1 DAY DO DELETE FROM log WHERE n < 0;\n"
     ),
     "002_programs.down.sql": (
-        "DROP EVENT purge_log;\nDROP FUNCTION twice;\nDROP PROCEDURE add_order;\n"
-        "DROP TRIGGER orders_log;\n"
+        "DROP EVENT purge_log;\nDROP FUNCTION site;\nDROP FUNCTION twice;\n"
+        "DROP PROCEDURE add_order;\nDROP TRIGGER orders_log;\n"
         "DROP VIEW a_biggest;\nDROP VIEW big_orders;\n"
     ),
 }
@@ -101,8 +102,8 @@ def test_schema_describes_what_migrations_built(built: MysqlBackend, my: Server)
     schema = built.catalog().schema()
     assert [t.name for t in schema.tables] == ["log", "orders", "zcustomers"]
     assert sorted((o.kind, o.name) for o in schema.objects) == [
-        ("event", "purge_log"), ("function", "twice"), ("procedure", "add_order"),
-        ("trigger", "orders_log"),
+        ("event", "purge_log"), ("function", "site"), ("function", "twice"),
+        ("procedure", "add_order"), ("trigger", "orders_log"),
         ("view", "a_biggest"), ("view", "big_orders")]
     assert next(o for o in schema.objects if o.kind == "trigger").table == "orders"
     lines = schema.lines()
@@ -267,7 +268,8 @@ def test_rebuild_script_recreates_schema_rows_and_counters(
     built: MysqlBackend, tmp_path: Path
 ) -> None:
     up, down = built.catalog().rebuild_script()
-    assert "DELIMITER //" in up and "DEFINER=" not in up
+    assert "DEFINER=" not in up
+    assert "\nDELIMITER $$1$$\n" in up  # '//' is in a function's body
     assert "schema_migrations" not in up + down
     squashed = tmp_path / "squashed"
     squashed.mkdir()

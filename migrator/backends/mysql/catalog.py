@@ -30,7 +30,8 @@ ROWS_PER_INSERT = 100
 _TABLE_KINDS = {"BASE TABLE": "table", "SYSTEM VERSIONED": "table", "SEQUENCE": "sequence",
                 "VIEW": "view"}
 _DROP = {"table": "TABLE", "sequence": "SEQUENCE", "view": "VIEW", "trigger": "TRIGGER",
-         "procedure": "PROCEDURE", "function": "FUNCTION", "event": "EVENT"}
+         "procedure": "PROCEDURE", "function": "FUNCTION", "event": "EVENT",
+         "package": "PACKAGE", "package body": "PACKAGE BODY"}  # MariaDB's Oracle mode
 
 
 class CatalogObject(NamedTuple):
@@ -140,15 +141,16 @@ class MysqlCatalog:
         up.append("SET FOREIGN_KEY_CHECKS = 1;")
         up += [_terminated(DEFINER.sub("", o.sql)) for o in _views_in_order(self.backend,
                                                                           objects)]
-        programs = [o for o in objects if o.kind in ("trigger", "procedure", "function",
-                                                     "event")]
-        if programs:  # bodies hold ';': the file cuts them at '//' as the mysql client does
-            up.append("DELIMITER //")
-            up += [DEFINER.sub("", o.sql).rstrip() + " //" for o in programs]
+        programs = [o for o in objects if o.kind not in ("table", "sequence", "view")]
+        if programs:  # bodies hold ';': cut them at a delimiter none of them contains
+            texts = [DEFINER.sub("", o.sql).rstrip() for o in programs]
+            mark = _free_delimiter(texts)
+            up.append(f"DELIMITER {mark}")
+            up += [f"{text}\n{mark}" for text in texts]  # own line: the text may end in a comment
             up.append("DELIMITER ;")
         down = ["SET FOREIGN_KEY_CHECKS = 0;"]
         down += [f"DROP {_DROP[o.kind]} IF EXISTS {quote(o.name)};" for o in reversed(objects)
-                 if o.kind != "trigger"]  # a trigger goes with its table
+                 if o.kind in _DROP and o.kind != "trigger"]  # a trigger goes with its table
         down.append("SET FOREIGN_KEY_CHECKS = 1;")
         return "\n".join(up) + "\n", "\n".join(down) + "\n"
 
@@ -202,6 +204,15 @@ def _primary_key(backend: MysqlBackend, table: str, schema: str = "") -> str:
         "AND table_name = %s AND index_name = 'PRIMARY' ORDER BY seq_in_index",
         (schema or backend.database, table))
     return ", ".join(quote(str(k[0])) for k in keys)
+
+
+def _free_delimiter(texts: list[str]) -> str:
+    """``//``, or another delimiter when a body holds ``//`` (a URL in a string)."""
+    mark, n = "//", 0
+    while any(mark in text for text in texts):
+        n += 1
+        mark = f"$${n}$$"
+    return mark
 
 
 def _terminated(sql: str) -> str:

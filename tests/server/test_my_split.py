@@ -69,6 +69,8 @@ def test_golden_cases(case: GoldenCase) -> None:
       "SET @begin = 2; CASE WHEN 1 THEN SET NEW.x = 1; END CASE;\nEND", "SELECT 1"]),
     ("lbl: BEGIN NOT ATOMIC\n DECLARE x INT; SET x = 1;\nEND lbl;\nSELECT 1;",
      ["lbl: BEGIN NOT ATOMIC\n DECLARE x INT; SET x = 1;\nEND lbl", "SELECT 1"]),
+    ("ALTER EVENT e DO BEGIN\n  DELETE FROM t; DELETE FROM u;\nEND;\nSELECT 1;",
+     ["ALTER EVENT e DO BEGIN\n  DELETE FROM t; DELETE FROM u;\nEND", "SELECT 1"]),
     ("CREATE TABLE ev (id INT, begin TEXT, end TEXT);\nSELECT 1;",
      ["CREATE TABLE ev (id INT, begin TEXT, end TEXT)", "SELECT 1"]),
 ], ids=lambda v: repr(v)[:40] if isinstance(v, str) else "")

@@ -2,8 +2,8 @@
 
 One linear pass over the text, as the client reads a script: a statement
 ends at the current delimiter outside quotes (``'…'`` and ``"…"`` with
-backslash escapes and doubled quotes, ``\\`…\\``` with doubled backticks)
-and comments (``-- `` and ``#`` to the end of the line, ``/* … */``).
+backslash escapes and doubled quotes; backquoted names with doubled
+backquotes) and comments (``-- `` and ``#`` to the end of the line, ``/* … */``).
 ``DELIMITER x`` changes the delimiter when it starts a line between
 statements; anywhere else it is SQL, as for the client.
 
@@ -15,8 +15,8 @@ SplitError here, before anything runs.
 Without DELIMITER lines the client would also cut a stored program at the
 first ``;`` of its body. Earlier releases split such files with sqlparse,
 which keeps a ``BEGIN … END`` body whole, and migration sets rely on it: in
-a ``;`` region, a CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT (or MariaDB's
-``BEGIN NOT ATOMIC``) therefore ends at the first ``;`` outside its
+a ``;`` region, a CREATE PROCEDURE/FUNCTION/TRIGGER/EVENT, an ALTER EVENT
+or MariaDB's ``BEGIN NOT ATOMIC`` therefore ends at the first ``;`` outside its
 ``BEGIN … END`` and ``CASE … END`` blocks. A body whose blocks never close
 is a SplitError that asks for DELIMITER lines.
 """
@@ -48,7 +48,7 @@ _BLANK = re.compile(r"(?:\s++|--(?=\s|\Z)[^\n]*+|\#[^\n]*+|/\*(?!M?!).*?\*/)*+",
 _DELIMITER_COMMAND = re.compile(r"DELIMITER(?=\s|\Z)[ \t]*+(\S*+)[^\n]*+", re.IGNORECASE)
 _NAME = r"(?:`[^`]*+`|'[^']*+'|\"[^\"]*+\"|[\w.$%-]++)"
 _PROGRAM = re.compile(
-    r"(?:CREATE\s++(?:OR\s++REPLACE\s++)?"
+    r"(?:(?:CREATE\s++(?:OR\s++REPLACE\s++)?|ALTER\s++)"
     rf"(?:DEFINER\s*+=\s*+(?:CURRENT_USER(?:\s*+\(\s*+\))?|{_NAME}(?:\s*+@\s*+{_NAME})?)\s++)?"
     r"(?:AGGREGATE\s++)?(?:PROCEDURE|FUNCTION|TRIGGER|EVENT)(?![\w$])"
     r"|(?:[\w$]++\s*+:\s*+)?BEGIN\s++NOT\s++ATOMIC(?![\w$]))",

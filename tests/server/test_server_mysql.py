@@ -106,12 +106,25 @@ def test_delimiter_lines_for_stored_programs(my: Server,
 def test_a_missplit_piece_is_a_syntax_error_not_two_statements(
     my: Server, make_migrations: MakeMigrations
 ) -> None:
-    d = make_migrations({"1_x.up.sql": "CREATE TABLE ev (id INTEGER, begin TEXT);\n"
+    """A piece holding two statements (here a DELIMITER region the author forgot to
+    close with //) is refused whole by the server: no MULTI_STATEMENTS."""
+    d = make_migrations({"1_x.up.sql": "DELIMITER //\n"
+                                       "CREATE TABLE ev (id INTEGER, begin TEXT);\n"
                                        "INSERT INTO ev VALUES (1, 'x');\n"})
     result = run_cli(my.url, d, "up")
     assert result.code == 1
     assert "1064" in result.stderr
     assert "ev" not in my.tables()
+
+
+def test_a_column_named_begin_is_not_a_block(my: Server, make_migrations: MakeMigrations) -> None:
+    """sqlparse joined these two statements (and the server refused them); the mysql
+    client, and migrator, cut them apart."""
+    d = make_migrations({"1_x.up.sql": "CREATE TABLE ev (id INTEGER, begin TEXT);\n"
+                                       "INSERT INTO ev VALUES (1, 'x');\n"})
+    result = run_cli(my.url, d, "up")
+    assert result.code == 0, result.stderr
+    assert my.rows("ev") == [(1, "x")]
 
 
 def test_single_transaction_and_foreign_keys_off_are_refused(
@@ -149,3 +162,53 @@ def test_galera_nodes_are_refused(value: str | None, refused: bool) -> None:
 def test_this_server_is_not_galera(my: Server) -> None:
     rows = my.query("SHOW VARIABLES LIKE 'wsrep_on'")
     assert galera_refusal(rows[0][1] if rows else None, my.url) is None
+
+
+def test_a_syntax_error_in_a_plain_statement_gets_no_delimiter_hint(
+    my: Server, make_migrations: MakeMigrations
+) -> None:
+    d = make_migrations({"1_a.up.sql": "CREATE TABLE a (id INTEGER);\n"
+                                       "ALTER TABLE a ADD COLUMN x INTEGER NOT NUL;\n"})
+    result = run_cli(my.url, d, "up")
+    assert result.code == 1
+    assert "1064 ER_PARSE_ERROR" in result.stderr
+    assert "DELIMITER" not in result.stderr and "stored program" not in result.stderr
+
+
+def test_a_stored_program_cut_at_a_semicolon_gets_the_delimiter_hint(
+    my: Server, make_migrations: MakeMigrations
+) -> None:
+    """A trigger whose body is an IF without BEGIN is cut at its first ';' (as the
+    mysql client cuts it); the server's 1064 then says what to do. (In a transactional
+    file the 'END IF' piece is refused before anything runs.)"""
+    d = make_migrations({"1_t.up.sql": (
+        "-- migrator: no-transaction\n"
+        "CREATE TABLE a (x INTEGER);\n"
+        "CREATE TRIGGER a_x BEFORE INSERT ON a FOR EACH ROW\n"
+        "  IF NEW.x < 0 THEN SET NEW.x = 0; END IF;\n")})
+    result = run_cli(my.url, d, "up")
+    assert result.code == 1
+    assert "1064 ER_PARSE_ERROR" in result.stderr
+    assert ("hint: this stored program was cut at a ';' inside its body: put DELIMITER "
+            "lines around it") in result.stderr
+
+
+def test_the_hint_depends_on_the_statement_that_failed(my: Server) -> None:
+    import pymysql
+
+    from migrator.backends.mysql.backend import MysqlBackend
+
+    backend = MysqlBackend(my.url, table="schema_migrations", readonly=False, busy_timeout=5)
+    try:
+        hints = []
+        for sql in ("CREATE PROCEDURE p() BEGIN SELECT 1",
+                    "CREATE PROCEDURE p() BEGIN SELECT 1 FRM dual; END",
+                    "ALTER TABLE nowhere ADD COLUMN x INTEGER NOT NUL"):
+            with pytest.raises(pymysql.err.MySQLError) as caught:
+                backend.execute(sql)
+            error = backend.describe_error(caught.value)
+            assert error is not None and error.code == "1064 ER_PARSE_ERROR"
+            hints.append(error.hint is not None and "DELIMITER" in error.hint)
+        assert hints == [True, False, False]
+    finally:
+        backend.close()

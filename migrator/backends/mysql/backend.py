@@ -25,8 +25,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import CLIENT, ER, SERVER_STATUS  # type: ignore[import-untyped]
 
-from migrator.backends.base import Journal, SpanRunner, Unfinished
-from migrator.backends.mysql.split import split, statement_bounds
+from migrator.backends.base import Catalog, Journal, SpanRunner, Unfinished
+from migrator.backends.mysql.split import is_cut_stored_program, split, statement_bounds
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
 from migrator.splitting import Statement
@@ -55,6 +55,7 @@ class MysqlBackend:
     span_runner: SpanRunner | None = None
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
+        self.url = url  # kept for the scratch databases a catalog makes beside this one
         self.display_url = redact_url(url)
         self.journal: Journal | None = self
         self.readonly = readonly
@@ -66,6 +67,7 @@ class MysqlBackend:
         self.conn = self._connect()
         self.database = str(self._one("SELECT DATABASE()"))
         self.lock_name = self._lock_name()
+        self.last_sql = ""  # the statement describe_error explains
 
     # -- connection -----------------------------------------------------------
 
@@ -133,6 +135,12 @@ class MysqlBackend:
     def _one(self, sql: str, args: tuple[Any, ...] | None = None) -> Any:
         rows = self._query(sql, args)
         return rows[0][0] if rows else None
+
+    def catalog(self) -> Catalog:
+        """This database's objects and rows for the DBA commands (backends/mysql/catalog.py)."""
+        from migrator.backends.mysql.catalog import MysqlCatalog
+
+        return MysqlCatalog(self)
 
     # -- splitting ------------------------------------------------------------
 
@@ -242,6 +250,7 @@ class MysqlBackend:
         return bool(self.conn.server_status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
 
     def execute(self, sql: str) -> None:
+        self.last_sql = sql
         with self.conn.cursor() as cur:
             cur.execute(sql)  # no args: PyMySQL does no %-formatting
             while cur.nextset():  # CALL returns one result per SELECT inside
@@ -326,9 +335,10 @@ class MysqlBackend:
         name = _ER_NAMES.get(code) if code is not None else None
         shown = f"{code} ER_{name}" if name else str(code or type(exc).__name__)
         hint = None
-        if code == ER.PARSE_ERROR and "DELIMITER" not in message:
-            hint = ("a stored program body needs DELIMITER lines around it, as for the "
-                    "mysql client; and quote identifiers that are keywords")
+        if code == ER.PARSE_ERROR and is_cut_stored_program(self.last_sql):
+            hint = ("this stored program was cut at a ';' inside its body: put DELIMITER "
+                    "lines around it, as for the mysql client (DELIMITER // ... END // "
+                    "DELIMITER ;)")
         return DbError(code=shown, message=message, hint=hint)
 
     def dry_run_sql(self) -> dict[str, str]:

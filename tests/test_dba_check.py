@@ -176,6 +176,12 @@ def test_dialect_on_the_command_line_and_its_refusals(tmp_path: Path, make_migra
     by_url = run(tmp_path, "-u", "postgres://u@db.example/app", "check", "--json")
     assert by_url.returncode == 0, by_url.stdout + by_url.stderr
     assert json.loads(by_url.stdout)["errors"] == 0
+    by_flag = run(tmp_path, "check", "--dialect", "postgres", "--json")
+    assert by_flag.returncode == 0, by_flag.stdout + by_flag.stderr
+    assert json.loads(by_flag.stdout)["errors"] == 0
+    assert run(tmp_path, "check").returncode == 2  # SQLite cuts the body at its ';'
+    bad = run(tmp_path, "check", "--dialect", "oracle")
+    assert bad.returncode == 2 and "unknown dialect 'oracle'" in bad.stderr
     unknown = check_error(tmp_path, dialect="oracle")
     assert "unknown dialect 'oracle' (known: mysql, postgres, sqlite)" in unknown
     both = check_error(tmp_path, url="sqlite:///app.db", dialect="postgres")

@@ -13,6 +13,8 @@ Populate = Callable[[argparse.ArgumentParser], None]
 
 def _check(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="warnings fail too (exit 2)")
+    p.add_argument("--dialect", metavar="NAME",
+                   help="split as sqlite, postgres or mysql does; default: the URL's, else sqlite")
 
 
 def _test(p: argparse.ArgumentParser) -> None:

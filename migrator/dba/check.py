@@ -19,6 +19,7 @@ from pathlib import Path
 
 from migrator.backends import dialect_named, dialect_of_url, reviewer, splitter
 from migrator.backends.base import DialectInfo
+from migrator.dba.spaces import DEFAULT_DIALECT
 from migrator.errors import ConfigError, FileProblem, MigrationFileError
 from migrator.files import DIRECTORY, PAIR, Migration, discover
 from migrator.preflight import check as preflight
@@ -86,7 +87,7 @@ def choose_dialect(url: str | None, dialect: str | None) -> DialectInfo:
             f"the dialect is {named.name} but the database URL is a {by_url.name} URL; "
             "drop one of them or make them agree"
         )
-    return by_url or named or dialect_named("sqlite")
+    return by_url or named or dialect_named(DEFAULT_DIALECT)
 
 
 def check_directory(

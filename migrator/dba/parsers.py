@@ -19,7 +19,7 @@ def _check(p: argparse.ArgumentParser) -> None:
 
 def _test(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-db", metavar="URL",
-                   help="start from a copy of this SQLite database instead of an empty one")
+                   help="start from a copy of this database instead of an empty one")
 
 
 def _rehearse(p: argparse.ArgumentParser) -> None:

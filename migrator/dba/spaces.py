@@ -16,7 +16,9 @@ from migrator.backends.base import Backend, Catalog, ScratchSpace
 from migrator.errors import ConfigError
 from migrator.schema import Schema
 
-# Where scratch work happens when no database is named: SQLite temporary files.
+# Without a URL, files are read as SQLite's and scratch work happens in its
+# temporary files: the embedded default needs no server.
+DEFAULT_DIALECT = "sqlite"
 DEFAULT_URL = "sqlite:///:memory:"
 BUSY_TIMEOUT = 30.0
 

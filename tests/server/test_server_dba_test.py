@@ -63,6 +63,12 @@ def scratch_of(result: Result) -> str:
     return match.group(1)
 
 
+def qualified(server: Server, table: str) -> str:
+    """A table in the test's namespace: the admin connection has its own search_path."""
+    q = '"' if server.kind == "postgres" else "`"
+    return f"{q}{server.namespace}{q}.{q}{table}{q}"
+
+
 def namespace_exists(server: Server, name: str) -> bool:
     rows = server.query(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s", (name,))
@@ -213,8 +219,8 @@ def test_rehearse_runs_on_a_copy_and_never_writes_the_server_database(
 
     d = make_migrations(_rehearsal_files(server))
     assert run_cli(server.url, d, "up", "--to", "1").code == 0
-    server.query("INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com'), "
-                 "('a@example.com')")
+    server.query(f"INSERT INTO {qualified(server, 'users')} (email) VALUES ('a@example.com'), "
+                 "('b@example.com'), ('a@example.com')")
     before = (server.schema_dump(), server.rows("users"), server.applied_versions())
     result = run_cli(server.url, d, "rehearse", "--json")
     assert result.code == 1, result.stdout + result.stderr
@@ -289,7 +295,7 @@ def test_squash_and_history_rewrite_on_a_server(
     again = run_cli(server.url, d, "up")
     assert again.code == 0, again.stdout + again.stderr
     assert (server.schema_dump(), server.rows("items")) == (schema, rows)
-    server.query("INSERT INTO items (name) VALUES ('next')")
+    server.query(f"INSERT INTO {qualified(server, 'items')} (name) VALUES ('next')")
     assert max(r[0] for r in server.rows("items")) == max(r[0] for r in rows) + 1
 
 
@@ -298,8 +304,11 @@ def test_adopt_another_tools_history_on_a_server(
 ) -> None:
     d = make_migrations(PG_REVERSIBLE if server.kind == "postgres" else MY_REVERSIBLE)
     ours = "migrator_migrations"
-    server.query("CREATE TABLE schema_migrations (version VARCHAR(128) PRIMARY KEY)")
-    server.query("INSERT INTO schema_migrations (version) VALUES ('001'), ('002')")
+    if server.kind == "postgres":  # the fixture's schema exists once something is migrated
+        server.query(f'CREATE SCHEMA IF NOT EXISTS "{server.namespace}"')
+    dbmate = qualified(server, "schema_migrations")
+    server.query(f"CREATE TABLE {dbmate} (version VARCHAR(128) PRIMARY KEY)")
+    server.query(f"INSERT INTO {dbmate} (version) VALUES ('001'), ('002')")
     dry = run_cli(server.url, d, "--migrations-table", ours, "adopt", "--from", "dbmate",
                   "--dry-run", "--json")
     assert dry.code == 0, dry.stdout + dry.stderr
@@ -313,8 +322,9 @@ def test_adopt_another_tools_history_on_a_server(
     status = run_cli(server.url, d, "--migrations-table", ours, "status", "--json").json()
     assert [m["state"] for m in status["migrations"]] == ["applied", "applied", "pending"]
 
-    server.query("CREATE TABLE gm (version BIGINT NOT NULL PRIMARY KEY, dirty BOOLEAN NOT NULL)")
-    server.query("INSERT INTO gm VALUES (2, TRUE)")
+    gm = qualified(server, "gm")
+    server.query(f"CREATE TABLE {gm} (version BIGINT NOT NULL PRIMARY KEY, dirty BOOLEAN NOT NULL)")
+    server.query(f"INSERT INTO {gm} VALUES (2, TRUE)")
     other = "gm_migrations"
     dirty = run_cli(server.url, d, "--migrations-table", other, "adopt", "--from",
                     "golang-migrate", "--source-table", "gm")

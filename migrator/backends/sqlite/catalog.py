@@ -71,7 +71,8 @@ class SqliteCatalog:
             raise ConfigError(f"cannot read database {self.backend.path}: {exc}") from exc
         tables = tuple(Table(o.name, definition=pretty_sql(o))
                        for o in objects if o.type == "table")
-        indexes = tuple(Index(o.name, o.tbl_name, pretty_sql(o), "UNIQUE" in o.sql[:20].upper())
+        indexes = tuple(Index(o.name, o.tbl_name, pretty_sql(o),
+                              o.normalized.upper().startswith("CREATE UNIQUE "))
                         for o in objects if o.type == "index")
         others = tuple(SchemaObject(o.type, o.name, pretty_sql(o),
                                     o.tbl_name if o.type == "trigger" else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "migrator", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        timeout=30, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
     )
 
 
@@ -130,3 +131,84 @@ def test_pre_commit_hook_definition() -> None:
         [sys.executable, "-m", "migrator", "--help"], capture_output=True, text=True,
         timeout=120, cwd=ROOT,
     ).stdout
+
+
+PG_FUNCTION = (
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    "BEGIN NEW.updated := now(); RETURN NEW; END $$;\n"
+)
+MY_TRIGGER = (
+    "DELIMITER //\n"
+    "CREATE TRIGGER items_upper BEFORE INSERT ON items FOR EACH ROW BEGIN\n"
+    "  SET NEW.name = UPPER(NEW.name);\n  SET NEW.code = LOWER(NEW.code);\nEND//\n"
+    "DELIMITER ;\n"
+)
+
+
+def test_each_dialect_splits_its_own_syntax(tmp_path: Path, make_migrations) -> None:
+    root = make_migrations({"1_touch.up.sql": PG_FUNCTION,
+                            "1_touch.down.sql": "DROP FUNCTION touch();\n"})
+    sqlite = check_directory(root)  # SQLite by default: the body is cut at its ';'
+    assert any("transaction control (END)" in str(f) for f in sqlite.errors)
+    assert check_directory(root, dialect="postgres").findings == []
+    assert check_directory(root, url="postgres://u@db.example/app").findings == []
+    (root / "1_touch.up.sql").write_text(MY_TRIGGER)
+    (root / "1_touch.down.sql").write_text("DROP TRIGGER items_upper;\n")
+    assert check_directory(root, dialect="mysql").findings == []
+    assert check_directory(root, url="mariadb://root@db.example/app").findings == []
+    pg = check_directory(root, dialect="postgres")
+    assert [f.problem.line for f in pg.errors] == [1]
+    assert "DELIMITER" in pg.errors[0].problem.message
+
+
+def test_sqlparse_cross_check_belongs_to_sqlite_only(tmp_path: Path, make_migrations) -> None:
+    root = make_migrations({"1_t.up.sql": "CREATE TABLE t (begin INTEGER);\n"
+                                          "INSERT INTO t VALUES (1);\n"})
+    assert any("sqlparse joins it" in f.problem.message for f in check_directory(root).errors)
+    mysql = check_directory(root, dialect="mysql").findings
+    assert [f.severity for f in mysql] == ["warning"]  # irreversible; no cross-check
+    assert "sqlparse" not in mysql[0].problem.message
+
+
+def test_dialect_on_the_command_line_and_its_refusals(tmp_path: Path, make_migrations) -> None:
+    make_migrations({"1_touch.up.sql": PG_FUNCTION,
+                     "1_touch.down.sql": "DROP FUNCTION touch();\n"})
+    by_url = run(tmp_path, "-u", "postgres://u@db.example/app", "check", "--json")
+    assert by_url.returncode == 0, by_url.stdout + by_url.stderr
+    assert json.loads(by_url.stdout)["errors"] == 0
+    by_flag = run(tmp_path, "check", "--dialect", "postgres", "--json")
+    assert by_flag.returncode == 0, by_flag.stdout + by_flag.stderr
+    assert json.loads(by_flag.stdout)["errors"] == 0
+    assert run(tmp_path, "check").returncode == 2  # SQLite cuts the body at its ';'
+    bad = run(tmp_path, "check", "--dialect", "oracle")
+    assert bad.returncode == 2 and "unknown dialect 'oracle'" in bad.stderr
+    unknown = check_error(tmp_path, dialect="oracle")
+    assert "unknown dialect 'oracle' (known: mysql, postgres, sqlite)" in unknown
+    both = check_error(tmp_path, url="sqlite:///app.db", dialect="postgres")
+    assert "the dialect is postgres but the database URL is a sqlite URL" in both
+
+
+def check_error(tmp_path: Path, **where: str) -> str:
+    from migrator.errors import ConfigError
+
+    try:
+        check_directory(tmp_path / "migrations", **where)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        return str(exc)
+    raise AssertionError(f"no error for {where}")
+
+
+def test_a_fifo_named_like_a_migration_is_refused_not_read(
+    tmp_path: Path, make_migrations
+) -> None:
+    root = make_migrations(GOOD)
+    os.mkfifo(root / "20261103000000_pipe.up.sql")
+    result = run(tmp_path, "check", "--json")  # reading the FIFO would block: the timeout fails
+    assert result.returncode == 2, result.stdout + result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert problems == [{
+        "severity": "error", "file": "migrations/20261103000000_pipe.up.sql", "line": None,
+        "message": "not a regular file (a FIFO, socket or device); migrations must be files"}]
+    up = run(tmp_path, "-u", "sqlite:///app.db", "up")
+    assert up.returncode == 2
+    assert "20261103000000_pipe.up.sql: not a regular file" in up.stderr

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from migrator.dba.sqlitefile import normalize_sql
+from migrator.backends.sqlite.sqlfile import normalize_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from migrator.backends.base import Backend, DialectInfo
-from migrator.errors import ConfigError
+from migrator.errors import ConfigError, FileProblem
 
 
 @cache
@@ -88,6 +88,14 @@ def splitter(info: DialectInfo) -> Callable[[str], Iterator[tuple[int, int, int]
     """The dialect's ``(text) -> (first, end, line)`` splitter; needs no driver."""
     split: Callable[[str], Iterator[tuple[int, int, int]]] = _load(info, info.splitter)
     return split
+
+
+def reviewer(info: DialectInfo) -> Callable[..., list[FileProblem]] | None:
+    """The dialect's own checks for ``migrator check``: ``(text, statements, shown)``."""
+    if info.review is None:
+        return None
+    review: Callable[..., list[FileProblem]] = _load(info, info.review)
+    return review
 
 
 def _refuse_unescaped_password(url: str) -> None:

@@ -32,6 +32,9 @@ class DialectInfo(NamedTuple):
     extra: str | None  # the pip extra that installs the driver; None: stdlib
     splitter: str  # (text) -> Iterator[(first, end, line)]; raises SplitError
     backend: str  # (url, *, table, readonly, busy_timeout) -> Backend
+    # (text, statements, shown) -> list[FileProblem]: checks of this dialect's own
+    # that 'migrator check' adds to the shared ones; None: it has none
+    review: str | None = None
 
 
 class Backend(Protocol):
@@ -192,6 +195,7 @@ class ScratchSpace(NamedTuple):
     url: str  # where to run migrations; its bookkeeping table is ``table``
     table: str
     name: str  # the namespace's name for reports ("" for a temporary file)
+    size_bytes: int = 0  # what a copy() copied, where the dialect can tell; 0 otherwise
 
 
 @contextlib.contextmanager

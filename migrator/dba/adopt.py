@@ -1,22 +1,20 @@
 """``migrator adopt``: take over a database another tool migrated, without re-running anything.
 
-It reads that tool's bookkeeping table, matches each version it applied to
-today's migration file, and records those as applied in migrator's own table,
-all in one transaction. The foreign table is only read, never changed, so
-the other tool keeps working until the switch is done.
+It reads that tool's bookkeeping table (through the backend's catalog, so
+every database works alike), matches each version it applied to today's
+migration file, and records those as applied in migrator's own table, all in
+one transaction. The foreign table is only read, never changed, so the other
+tool keeps working until the switch is done.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.backends import open_backend
 from migrator.backends.base import transaction
-from migrator.backends.sqlite.backend import SqliteBackend
-from migrator.dba.sqlitefile import database_file
+from migrator.dba.spaces import CatalogBackend, opened
 from migrator.errors import ConfigError, DriftError
 from migrator.files import Migration, discover, version_key
 from migrator.state import AppliedMigration, utc_now
@@ -60,27 +58,46 @@ def _key(tool: str, value: object) -> int:
         ) from None
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-    return {str(r[1]).lower() for r in rows}
+Rows = list[dict[str, object]]  # the foreign table, column names lower-cased
 
 
-def _dbmate(conn: sqlite3.Connection, table: str) -> ForeignState:
-    if "dirty" in _columns(conn, table):
+def _column(rows: Rows, name: str) -> list[object]:
+    return [row.get(name) for row in rows]
+
+
+def _has_column(rows: Rows, name: str) -> bool:
+    """Whether the table has ``name``; an empty table answers both ways (nothing to adopt)."""
+    return not rows or name in rows[0]
+
+
+def _ordered(rows: Rows, column: str) -> Rows:
+    return sorted(rows, key=lambda row: _number(row.get(column)))
+
+
+def _number(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _dbmate(rows: Rows, table: str) -> ForeignState:
+    if rows and _has_column(rows, "dirty"):
         raise ConfigError(f"table {table} has a 'dirty' column: it is golang-migrate's, "
                           "not dbmate's; use --from golang-migrate")
     state = ForeignState()
-    for (version,) in conn.execute(f'SELECT version FROM "{table}"'):
+    for version in _column(rows, "version"):
         state.versions[_key("dbmate", version)] = str(version)
     return state
 
 
-def _golang_migrate(conn: sqlite3.Connection, table: str) -> ForeignState:
-    if "dirty" not in _columns(conn, table):
+def _golang_migrate(rows: Rows, table: str) -> ForeignState:
+    if not _has_column(rows, "dirty"):
         raise ConfigError(f"table {table} has no 'dirty' column: it looks like dbmate's, "
                           "not golang-migrate's; use --from dbmate")
     state = ForeignState()
-    for version, dirty in conn.execute(f'SELECT version, dirty FROM "{table}"'):
+    for row in rows:
+        version, dirty = row.get("version"), row.get("dirty")
         if dirty not in (0, None, False, "0", "false", "f"):
             raise DriftError(
                 f"golang-migrate marked version {version} dirty: a migration failed part-way "
@@ -95,10 +112,10 @@ def _golang_migrate(conn: sqlite3.Connection, table: str) -> ForeignState:
     return state
 
 
-def _goose(conn: sqlite3.Connection, table: str) -> ForeignState:
+def _goose(rows: Rows, table: str) -> ForeignState:
     applied: dict[int, str] = {}
-    rows = conn.execute(f'SELECT version_id, is_applied FROM "{table}" ORDER BY id')
-    for version, is_applied in rows:
+    for row in _ordered(rows, "id"):
+        version, is_applied = row.get("version_id"), row.get("is_applied")
         key = _key("goose", version)
         if key == 0:
             continue  # goose's own initial row
@@ -109,9 +126,10 @@ def _goose(conn: sqlite3.Connection, table: str) -> ForeignState:
     return ForeignState(versions=applied)
 
 
-def _sqlx(conn: sqlite3.Connection, table: str) -> ForeignState:
+def _sqlx(rows: Rows, table: str) -> ForeignState:
     state = ForeignState()
-    for version, success in conn.execute(f'SELECT version, success FROM "{table}"'):
+    for row in rows:
+        version, success = row.get("version"), row.get("success")
         if success in (0, False, "0", "false", "f"):
             raise DriftError(
                 f"sqlx recorded version {version} as failed (success = false): the database "
@@ -122,20 +140,18 @@ def _sqlx(conn: sqlite3.Connection, table: str) -> ForeignState:
     return state
 
 
-def _diesel(conn: sqlite3.Connection, table: str) -> ForeignState:
+def _diesel(rows: Rows, table: str) -> ForeignState:
     state = ForeignState()
-    for (version,) in conn.execute(f'SELECT version FROM "{table}"'):
+    for version in _column(rows, "version"):
         state.versions[_key("diesel", version)] = str(version)
     return state
 
 
-def _flyway(conn: sqlite3.Connection, table: str) -> ForeignState:
+def _flyway(rows: Rows, table: str) -> ForeignState:
     state = ForeignState()
-    rows = conn.execute(
-        f'SELECT version, type, success, script FROM "{table}" ORDER BY installed_rank'
-    )
-    for version, kind, success, script in rows:
-        kind = str(kind or "").upper()
+    for row in _ordered(rows, "installed_rank"):
+        version, success, script = row.get("version"), row.get("success"), row.get("script")
+        kind = str(row.get("type") or "").upper()
         if success in (0, False, "0", "false", "f"):
             raise DriftError(
                 f"Flyway recorded {script} (version {version}) as failed: the database may be "
@@ -161,7 +177,7 @@ def _flyway(conn: sqlite3.Connection, table: str) -> ForeignState:
     return state
 
 
-READERS: dict[str, Callable[[sqlite3.Connection, str], ForeignState]] = {
+READERS: dict[str, Callable[[Rows, str], ForeignState]] = {
     "dbmate": _dbmate,
     "golang-migrate": _golang_migrate,
     "goose": _goose,
@@ -201,44 +217,39 @@ def adopt(
     url: str, migrations_dir: Path, table: str, tool: str, *,
     source_table: str | None = None, dry_run: bool = False, lock_timeout: float = 0.0,
 ) -> AdoptResult:
-    """Record what ``tool`` applied as applied in migrator's table, in one transaction."""
+    """Record what ``tool`` applied as applied in migrator's table, in one transaction.
+
+    Everything that can refuse is decided on a read-only connection first, so a
+    refused adoption leaves no trace; the write re-reads inside its transaction.
+    """
     source = source_table or TABLES[tool]
     _check_tables(tool, source, table)
-    database_file(url)  # adopt never creates a database
     migrations = discover(migrations_dir)
     result = AdoptResult(tool, source)
-    backend = open_backend(url, table=table, readonly=dry_run, busy_timeout=5.0)
-    try:
-        if not isinstance(backend, SqliteBackend):
-            raise ConfigError("adopt works on SQLite databases only")
-        if not _has_table(backend.conn, source):
-            raise ConfigError(
-                f"no table {source} in the database, so there is no {tool} history to adopt; "
-                "check --from, or name the table with --source-table"
-            )
-        if dry_run:
-            return _fill(result, tool, backend, source, migrations, write=False)
-        # the table too, so a refused adoption leaves no trace
-        with backend.run_lock(lock_timeout), transaction(backend):
-            backend.conn.execute(backend.sql.create())
-            _fill(result, tool, backend, source, migrations, write=True)
+    with opened(url, table, readonly=True) as reader:  # never creates a database
+        _fill(result, tool, reader, source, migrations, write=False)
+    if dry_run:
         return result
-    finally:
-        backend.close()
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE", (name,)
-    ).fetchone()
-    return row is not None
+    result = AdoptResult(tool, source)
+    with opened(url, table, readonly=False) as backend, backend.run_lock(lock_timeout):
+        backend.ensure_state_table()
+        with transaction(backend):
+            _fill(result, tool, backend, source, migrations, write=True)
+    return result
 
 
 def _fill(
-    result: AdoptResult, tool: str, backend: SqliteBackend, source: str,
+    result: AdoptResult, tool: str, backend: CatalogBackend, source: str,
     migrations: list[Migration], *, write: bool,
 ) -> AdoptResult:
-    state = READERS[tool](backend.conn, source)
+    rows = backend.catalog().read_table(source)
+    if rows is None:
+        raise ConfigError(
+            f"no table {source} in the database, so there is no {tool} history to adopt; "
+            "check --from, or name the table with --source-table"
+        )
+    lowered = [{str(k).lower(): v for k, v in row.items()} for row in rows]
+    state = READERS[tool](lowered, source)
     result.notes = state.notes
     ours = {version_key(row.version) for row in backend.applied()}
     for m in _select(tool, state, migrations):

@@ -3,22 +3,28 @@
 It runs the same validation as ``up`` (names, duplicates, decoding,
 directives, transaction control) but keeps going past the first bad file, and
 adds what only a reviewer would catch: irreversible migrations, empty down
-files, and statements on which the two splitters disagree.
+files, and the dialect's own checks (on SQLite, statements that sqlparse cuts
+differently). Files are split in the dialect of the URL or of ``dialect``, so a
+PostgreSQL ``$$`` body or a MySQL ``DELIMITER`` trigger is not an error.
+Discovery and reading are the run path's: a FIFO named like a migration is
+refused as ``up`` refuses it, never opened.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.backends.sqlite.split import split_sqlite
-from migrator.errors import FileProblem, MigrationFileError
-from migrator.files import DIRECTORY, PAIR, discover
+from migrator.backends import dialect_named, dialect_of_url, reviewer, splitter
+from migrator.backends.base import DialectInfo
+from migrator.dba.spaces import DEFAULT_DIALECT
+from migrator.errors import ConfigError, FileProblem, MigrationFileError
+from migrator.files import DIRECTORY, PAIR, Migration, discover
 from migrator.preflight import check as preflight
-from migrator.source import SourceError, decode, parse_directives
-from migrator.splitting import SplitError, Statement, split_sqlparse
+from migrator.source import SourceError, decode, read_bytes, read_sql
+from migrator.splitting import SplitError, Statement
 
 ERROR, WARNING = "error", "warning"
 
@@ -64,21 +70,53 @@ class _Pair:
     down: Path | None = None
 
 
-def check_directory(directory: Path) -> CheckReport:
-    """Check every migration file under ``directory``; raises ConfigError if it is missing."""
+@dataclass(frozen=True, slots=True)
+class _Dialect:
+    """How one dialect cuts a file, and what it checks beyond the shared checks."""
+
+    bounds: Callable[[str], Iterator[tuple[int, int, int]]]
+    review: Callable[..., list[FileProblem]] | None
+
+
+def choose_dialect(url: str | None, dialect: str | None) -> DialectInfo:
+    """The URL's dialect, or the one named; SQLite when neither is given."""
+    by_url = dialect_of_url(url) if url else None
+    named = dialect_named(dialect) if dialect else None
+    if by_url is not None and named is not None and by_url.name != named.name:
+        raise ConfigError(
+            f"the dialect is {named.name} but the database URL is a {by_url.name} URL; "
+            "drop one of them or make them agree"
+        )
+    return by_url or named or dialect_named(DEFAULT_DIALECT)
+
+
+def check_directory(
+    directory: Path, *, url: str | None = None, dialect: str | None = None
+) -> CheckReport:
+    """Check every migration file under ``directory``; raises ConfigError if it is missing.
+
+    Statements are cut as the dialect of ``url`` (or ``dialect``; SQLite by
+    default) cuts them, so each dialect's own syntax checks clean.
+    """
+    info = choose_dialect(url, dialect)
+    rules = _Dialect(splitter(info), reviewer(info))
     report = CheckReport()
+    pairs: dict[tuple[str, str], _Pair] = {}
+    candidates: Iterable[tuple[tuple[str, str], str, Path]]
     try:
-        report.migrations = len(discover(directory))
+        migrations = discover(directory)
+        report.migrations = len(migrations)
+        candidates = _discovered(migrations)
     except MigrationFileError as exc:
         for problem in exc.problems:
             report.add(ERROR, problem)
-    pairs: dict[tuple[str, str], _Pair] = {}
-    for ident, direction, path in _candidates(directory):
+        candidates = _candidates(directory)  # the files discovery did not refuse
+    for ident, direction, path in candidates:
         pair = pairs.setdefault(ident, _Pair())
         setattr(pair, direction, path)
     for pair in pairs.values():
-        up_body = _check_file(pair.up, report) if pair.up else None
-        down_body = _check_file(pair.down, report) if pair.down else None
+        up_body = _check_file(pair.up, report, rules) if pair.up else None
+        down_body = _check_file(pair.down, report, rules) if pair.down else None
         if pair.up is None:
             continue
         if pair.down is None:
@@ -120,46 +158,62 @@ def _check_version_widths(pairs: dict[tuple[str, str], _Pair], report: CheckRepo
         report.add(WARNING, FileProblem(str(up), message))
 
 
+def _discovered(migrations: list[Migration]) -> list[tuple[tuple[str, str], str, Path]]:
+    found = [((m.version, m.name), "up", Path(m.up.path)) for m in migrations]
+    found += [((m.version, m.name), "down", Path(m.down.path)) for m in migrations if m.down]
+    return sorted(found, key=lambda f: str(f[2]))
+
+
 def _candidates(directory: Path) -> Iterator[tuple[tuple[str, str], str, Path]]:
-    """(version, name), direction, path for every file that names itself a migration."""
+    """(version, name), direction, path for every regular file that names itself a
+    migration; discovery has reported the rest (a FIFO would block a read forever)."""
     for entry in sorted(os.scandir(directory), key=lambda e: e.name):
         if entry.name.startswith("."):
             continue
         path = directory / entry.name
-        if entry.is_dir():
+        try:
+            is_dir, is_file = entry.is_dir(), entry.is_file()
+        except OSError:  # a symbolic link loop: discovery reported it
+            continue
+        if is_dir:
             match = DIRECTORY.match(entry.name)
             if match is None:
                 continue
             for direction in ("up", "down"):
                 if (path / f"{direction}.sql").is_file():
                     yield (match["version"], match["name"]), direction, path / f"{direction}.sql"
-        else:
+        elif is_file:
             match = PAIR.match(entry.name)
             if match is not None:
                 yield (match["version"], match["name"]), match["direction"], path
 
 
-def _check_file(path: Path, report: CheckReport) -> bool | None:
+def _read(path: Path, shown: str, report: CheckReport) -> tuple[str, frozenset[str]] | None:
+    """The text and directives as ``up`` reads them; a file with bad directives is still
+    split, so its other problems show in the same run."""
+    try:
+        sql = read_sql(path, shown)
+        return sql.text, sql.directives
+    except SourceError as exc:
+        for problem in exc.problems:
+            report.add(ERROR, problem)
+    try:
+        return decode(read_bytes(path), shown), frozenset()
+    except (OSError, SourceError):  # reported above
+        return None
+
+
+def _check_file(path: Path, report: CheckReport, rules: _Dialect) -> bool | None:
     """Add the file's problems; True if it has statements, False if none, None if unreadable."""
     report.files += 1
     shown = str(path)
-    try:
-        text = decode(path.read_bytes(), shown)
-    except OSError as exc:
-        report.add(ERROR, FileProblem(shown, f"cannot read: {exc.strerror or exc}"))
+    read = _read(path, shown, report)
+    if read is None:
         return None
-    except SourceError as exc:
-        for problem in exc.problems:
-            report.add(ERROR, problem)
-        return None
+    text, directives = read
     try:
-        directives = parse_directives(text, shown)
-    except SourceError as exc:
-        for problem in exc.problems:
-            report.add(ERROR, problem)
-        directives = frozenset()
-    try:
-        statements = list(split_sqlite(text))
+        statements = [Statement(index, line, text[first:end], first)
+                      for index, (first, end, line) in enumerate(rules.bounds(text), start=1)]
     except SplitError as exc:
         report.add(ERROR, FileProblem(shown, exc.message, exc.line))
         return None
@@ -168,46 +222,7 @@ def _check_file(path: Path, report: CheckReport) -> bool | None:
         report.add(ERROR, problem)
     for problem in found.warnings:
         report.add(WARNING, problem)
-    for problem in splitter_disagreements(text, statements, shown):
-        report.add(ERROR, problem)
+    if rules.review is not None:
+        for problem in rules.review(text, statements, shown):
+            report.add(ERROR, problem)
     return bool(statements)
-
-
-def splitter_disagreements(
-    text: str, sqlite_statements: list[Statement], shown: str
-) -> list[FileProblem]:
-    """Where sqlparse starts statements that SQLite's tokenizer does not, and vice versa.
-
-    Both splitters skip leading comments, so a statement is identified by the
-    offset of its first token; any offset in one list only is a disagreement.
-    """
-    try:
-        theirs = {s.offset: s for s in split_sqlparse(text)}
-    except Exception as exc:  # sqlparse is not ours; never let it crash a check
-        return [FileProblem(shown, f"sqlparse could not split the file: {exc}")]
-    ours = {s.offset: s for s in sqlite_statements}
-    problems: list[FileProblem] = []
-    for offset in sorted(ours.keys() - theirs.keys()):
-        stmt = ours[offset]
-        problems.append(FileProblem(
-            shown,
-            f"statement {stmt.index} starts here for SQLite, but sqlparse joins it to the "
-            "statement before it; a server backend would run both as one: "
-            f"{_first_line(stmt.sql)}",
-            stmt.line,
-        ))
-    for offset in sorted(theirs.keys() - ours.keys()):
-        stmt = theirs[offset]
-        problems.append(FileProblem(
-            shown,
-            "sqlparse starts a new statement here, but for SQLite's tokenizer the statement "
-            "above continues (a keyword such as BEGIN/END used as a name?): "
-            f"{_first_line(stmt.sql)}",
-            stmt.line,
-        ))
-    return problems
-
-
-def _first_line(sql: str) -> str:
-    line = sql.strip().splitlines()[0] if sql.strip() else ""
-    return line if len(line) <= 60 else line[:60] + " …"

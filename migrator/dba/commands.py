@@ -26,7 +26,8 @@ def _url(ctx: Context) -> str:
 def cmd_check(ctx: Context, opts: dict[str, Any]) -> ExitCode:
     from migrator.dba.check import check_directory
 
-    report = check_directory(ctx.settings.migrations_dir)
+    report = check_directory(ctx.settings.migrations_dir, url=ctx.settings.url or None,
+                             dialect=opts.get("dialect"))
     failed = bool(report.errors) or (opts["strict"] and bool(report.warnings))
     if ctx.json:
         dump_json({
@@ -198,7 +199,7 @@ def cmd_squash(ctx: Context, opts: dict[str, Any]) -> ExitCode:
                              "migrations, or was rewritten already")
         return ExitCode.OK
     r = squash(s.migrations_dir, s.migrations_table, opts["to"], name=opts["name"],
-               dry_run=opts["dry_run"])
+               dry_run=opts["dry_run"], url=s.url or None)
     if ctx.json:
         dump_json({
             "dry_run": opts["dry_run"],

@@ -13,11 +13,13 @@ Populate = Callable[[argparse.ArgumentParser], None]
 
 def _check(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="warnings fail too (exit 2)")
+    p.add_argument("--dialect", metavar="NAME",
+                   help="split as sqlite, postgres or mysql does; default: the URL's, else sqlite")
 
 
 def _test(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-db", metavar="URL",
-                   help="start from a copy of this SQLite database instead of an empty one")
+                   help="start from a copy of this database instead of an empty one")
 
 
 def _rehearse(p: argparse.ArgumentParser) -> None:

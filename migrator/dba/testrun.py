@@ -2,28 +2,26 @@
 
 For each migration in order: snapshot the schema, apply it, roll it back,
 and compare with the snapshot; then apply it again (a down that leaves
-debris makes the second up fail) and go on to the next. Schemas are compared
-as SQLite stored them in sqlite_schema, normalized for whitespace, or on a
-server as its catalogs describe the scratch namespace (dba/serverscratch.py).
+debris makes the second up fail) and go on to the next. The scratch space
+and the snapshots come from the backend's catalog: a temporary SQLite file,
+a PostgreSQL schema or a MySQL database, dropped afterwards; ``--from-db``
+starts from the catalog's copy of a real database instead of an empty one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator.api import Migrator
-from migrator.dba.serverscratch import Scratch, is_server_url, server_scratch
-from migrator.dba.sqlitefile import copy_database, database_file, pretty_sql, schema_objects
-from migrator.errors import ConfigError, MigrationFailed
+from migrator.backends.base import ScratchSpace
+from migrator.dba.spaces import opened, schema_of, scratch_beside
+from migrator.errors import MigrationFailed
 from migrator.files import Migration
-from migrator.lock import lock_path_for
 from migrator.progress import Progress
 
 PASSED, NOT_RESTORED, IRREVERSIBLE, FAILED, ALREADY_APPLIED, NOT_TESTED = (
@@ -57,20 +55,6 @@ class TestReport:
         return not any(r.outcome in (NOT_RESTORED, FAILED) for r in self.results)
 
 
-def schema_text(db: Path, table: str) -> list[str]:
-    """The schema as lines: one header per object, then its SQL one clause per line."""
-    conn = sqlite3.connect(str(db))
-    try:
-        objects = schema_objects(conn, exclude={table.split(".")[-1]})
-    finally:
-        conn.close()
-    lines: list[str] = []
-    for obj in objects:
-        lines.append(f"-- {obj.type} {obj.name}")
-        lines.extend(pretty_sql(obj).splitlines())
-    return lines
-
-
 def _diff(before: list[str], after: list[str], label: str) -> str:
     return "\n".join(difflib.unified_diff(
         before, after, f"schema before {label} up", f"schema after {label} down", lineterm="",
@@ -78,25 +62,16 @@ def _diff(before: list[str], after: list[str], label: str) -> str:
 
 
 @contextlib.contextmanager
-def _sqlite_scratch(table: str, from_db: str | None) -> Iterator[Scratch]:
-    with tempfile.TemporaryDirectory(prefix="migrator-test-") as scratch:
-        db = Path(scratch) / "scratch.db"
-        if from_db is not None:
-            copy_database(database_file(from_db), db)
-        yield Scratch(f"sqlite:///{db}", table, lambda: schema_text(db, table))
-        lock_path_for(db).unlink(missing_ok=True)
+def _copy_of(from_db: str, table: str) -> Iterator[ScratchSpace]:
+    with opened(from_db, table, readonly=True) as backend, backend.catalog().copy() as space:
+        yield space
 
 
 def _scratch(
     url: str | None, table: str, from_db: str | None
-) -> contextlib.AbstractContextManager[Scratch]:
-    """A scratch SQLite file, or a scratch schema/database on the server ``url`` names."""
-    if not is_server_url(url):
-        return _sqlite_scratch(table, from_db)
-    if from_db is not None:
-        raise ConfigError("--from-db copies a SQLite database; on a server, 'migrator test' "
-                          "starts from an empty scratch schema (leave --from-db out)")
-    return server_scratch(str(url), table)
+) -> contextlib.AbstractContextManager[ScratchSpace]:
+    """A copy of ``from_db``, or an empty scratch space beside ``url`` (SQLite without one)."""
+    return _copy_of(from_db, table) if from_db is not None else scratch_beside(url, table)
 
 
 def run_tests(
@@ -105,14 +80,18 @@ def run_tests(
 ) -> TestReport:
     """Apply, roll back and re-apply each migration on a scratch database.
 
-    That is a temporary SQLite file, unless ``url`` names a PostgreSQL or MySQL
-    server: then a temporary schema or database there, so the server's own DDL runs.
+    That is the scratch space of ``url``'s backend (a temporary SQLite file when
+    there is no URL), so the database's own DDL runs; or a copy of ``from_db``.
     """
     report = TestReport()
     notify = on_result or (lambda r: None)
-    with _scratch(url, table, from_db) as scratch:
-        report.scratch = scratch.name
-        m = Migrator(scratch.url, migrations_dir, table=scratch.table, progress=Progress())
+    with _scratch(url, table, from_db) as space:
+        report.scratch = space.name
+        m = Migrator(space.url, migrations_dir, table=space.table, progress=Progress())
+
+        def snapshot() -> list[str]:
+            return schema_of(space).lines()
+
         pending = set()
         newest = -1
         for entry in m.status():
@@ -133,7 +112,7 @@ def run_tests(
                 if result.stopped:
                     break
                 continue
-            result = _test_one(m, scratch.snapshot, migration)
+            result = _test_one(m, snapshot, migration)
             report.results.append(result)
             notify(result)
             if result.stopped:

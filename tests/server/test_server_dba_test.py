@@ -63,6 +63,12 @@ def scratch_of(result: Result) -> str:
     return match.group(1)
 
 
+def qualified(server: Server, table: str) -> str:
+    """A table in the test's namespace: the admin connection has its own search_path."""
+    q = '"' if server.kind == "postgres" else "`"
+    return f"{q}{server.namespace}{q}.{q}{table}{q}"
+
+
 def namespace_exists(server: Server, name: str) -> bool:
     rows = server.query(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name = %s", (name,))
@@ -165,19 +171,166 @@ def test_snapshot_covers_functions_triggers_views_and_types_on_postgres(
     assert "+-- function lower_name()" in by_version["002"]["diff"].splitlines()
 
 
-def test_from_db_and_rehearse_are_refused_on_a_server(
+def test_from_db_tests_pending_migrations_on_a_copy_of_the_server_database(
     server: Server, make_migrations: MakeMigrations
 ) -> None:
     d = make_migrations(PG_REVERSIBLE if server.kind == "postgres" else MY_REVERSIBLE)
-    result = run_cli(server.url, d, "test", "--from-db", server.url)
-    assert result.code == 2
-    assert "--from-db" in result.stderr
-    result = run_cli(server.url, d, "rehearse")
-    assert result.code == 2
-    assert "SQLite databases only" in result.stderr
-    assert "migrator test" in result.stderr
-    assert "staging" in result.stderr
-    assert server.tables() == set()
+    assert run_cli(server.url, d, "up", "--to", "001").code == 0
+    before = (server.schema_dump(), server.rows("items"), server.applied_versions())
+    result = run_cli(server.url, d, "test", "--from-db", server.url, "--json")
+    assert result.code == 0, result.stdout + result.stderr
+    assert [(m["version"], m["outcome"]) for m in result.json()["migrations"]] == [
+        ("001", "already-applied"), ("002", "passed"), ("003", "passed")]
+    assert (server.schema_dump(), server.rows("items"), server.applied_versions()) == before
+
+
+def _rehearsal_files(server: Server) -> dict[str, str]:
+    if server.kind == "postgres":
+        users = "CREATE TABLE users (id serial PRIMARY KEY, email text);\n"
+        plan = "ALTER TABLE users ADD COLUMN plan text NOT NULL DEFAULT 'free';\n"
+    else:
+        users = "CREATE TABLE users (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(100));\n"
+        plan = "ALTER TABLE users ADD COLUMN plan VARCHAR(10) NOT NULL DEFAULT 'free';\n"
+    return {
+        "1_users.up.sql": users, "1_users.down.sql": "DROP TABLE users;\n",
+        "2_plan.up.sql": plan, "2_plan.down.sql": "ALTER TABLE users DROP COLUMN plan;\n",
+        "3_unique.up.sql": "SELECT 1;\nCREATE UNIQUE INDEX users_email ON users (email);\n",
+        "3_unique.down.sql": "DROP INDEX users_email" + (
+            " ON users;\n" if server.kind == "mysql" else ";\n"),
+    }
+
+
+def _gone(server: Server, copy: str) -> bool:
+    """The copy's namespace, whatever kind the dialect made, is no longer there."""
+    name = copy.split()[-1] if copy else ""
+    if not name:
+        return True
+    if server.kind == "postgres" and server.query(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
+        return False
+    return not namespace_exists(server, name)
+
+
+def test_rehearse_runs_on_a_copy_and_never_writes_the_server_database(
+    server: Server, make_migrations: MakeMigrations
+) -> None:
+    from migrator.dba.rehearse import rehearse
+    from migrator.progress import Progress
+
+    d = make_migrations(_rehearsal_files(server))
+    assert run_cli(server.url, d, "up", "--to", "1").code == 0
+    server.query(f"INSERT INTO {qualified(server, 'users')} (email) VALUES ('a@example.com'), "
+                 "('b@example.com'), ('a@example.com')")
+    before = (server.schema_dump(), server.rows("users"), server.applied_versions())
+    result = run_cli(server.url, d, "rehearse", "--json")
+    assert result.code == 1, result.stdout + result.stderr
+    doc = result.json()
+    assert doc["rehearsal"] is True and doc["ok"] is False
+    assert doc["pending"] == ["2_plan", "3_unique"]
+    assert [a["version"] for a in doc["applied"]] == ["2"]
+    assert doc["error"]["version"] == "3" and doc["error"]["line"] == 2
+    assert "the copy was discarded" in result.stderr
+    assert (server.schema_dump(), server.rows("users"), server.applied_versions()) == before
+
+    ok = run_cli(server.url, d, "rehearse", "--to", "2", "--json")
+    assert ok.code == 0, ok.stdout + ok.stderr
+    assert [a["version"] for a in ok.json()["applied"]] == ["2"]
+    assert (server.schema_dump(), server.rows("users"), server.applied_versions()) == before
+    status = run_cli(server.url, d, "status", "--json").json()
+    assert [m["state"] for m in status["migrations"]] == ["applied", "pending", "pending"]
+
+    r = rehearse(server.url, d, "schema_migrations", Progress(), to="2")
+    assert r.failure is None and r.pending == ["2_plan"]
+    assert r.source.startswith(server.kind)  # the server's redacted URL, not a file name
+    assert _gone(server, r.copy)
+
+
+def _squash_files(server: Server) -> dict[str, str]:
+    if server.kind == "postgres":
+        items = "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL);\n"
+    else:
+        items = ("CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, "
+                 "name VARCHAR(40) NOT NULL);\n")
+    return {
+        "001_items.up.sql": items + "INSERT INTO items (name) VALUES ('a'), ('b');\n",
+        "001_items.down.sql": "DROP TABLE items;\n",
+        "002_names/up.sql": "CREATE VIEW names AS SELECT name FROM items;\n"
+                            "CREATE INDEX items_name ON items (name);\n"
+                            "INSERT INTO items (name) VALUES ('it''s');\n",
+        "002_names/down.sql": "DROP VIEW names;\nDELETE FROM items WHERE name = 'it''s';\n"
+                              "DROP INDEX items_name ON items;\n"
+                              if server.kind == "mysql" else
+                              "DROP VIEW names;\nDELETE FROM items WHERE name = 'it''s';\n"
+                              "DROP INDEX items_name;\n",
+    }
+
+
+def test_squash_and_history_rewrite_on_a_server(
+    server: Server, make_migrations: MakeMigrations
+) -> None:
+    d = make_migrations(_squash_files(server))
+    assert run_cli(server.url, d, "up").code == 0
+    schema, rows = server.schema_dump(), server.rows("items")
+    result = run_cli(server.url, d, "squash", "--to", "002", "--json")
+    assert result.code == 0, result.stdout + result.stderr
+    doc = result.json()
+    assert [m["version"] for m in doc["squashed"]] == ["001", "002"]
+    assert sorted(p.name for p in d.iterdir()) == [
+        "002_squashed.down.sql", "002_squashed.up.sql", "squashed"]
+    up = (d / "002_squashed.up.sql").read_text(encoding="utf-8")
+    assert "-- squash of migrations 001_items, 002_names;" in up
+    assert "migrator_test_" not in up  # the scratch namespace's name never leaks
+    assert (server.schema_dump(), server.rows("items")) == (schema, rows)  # nothing ran here
+
+    assert run_cli(server.url, d, "up").code == 3  # drift until the history is rewritten
+    history = run_cli(server.url, d, "squash", "--to", "002", "--history-only", "--json")
+    assert history.code == 0, history.stdout + history.stderr
+    assert history.json() == {"removed": ["001", "002"], "recorded": "002"}
+    assert run_cli(server.url, d, "verify").code == 0
+
+    # the squashed down empties the namespace; its up rebuilds schema, rows and counters
+    down = run_cli(server.url, d, "down")
+    assert down.code == 0, down.stdout + down.stderr
+    assert "items" not in server.tables()
+    again = run_cli(server.url, d, "up")
+    assert again.code == 0, again.stdout + again.stderr
+    assert (server.schema_dump(), server.rows("items")) == (schema, rows)
+    server.query(f"INSERT INTO {qualified(server, 'items')} (name) VALUES ('next')")
+    assert max(r[0] for r in server.rows("items")) == max(r[0] for r in rows) + 1
+
+
+def test_adopt_another_tools_history_on_a_server(
+    server: Server, make_migrations: MakeMigrations
+) -> None:
+    d = make_migrations(PG_REVERSIBLE if server.kind == "postgres" else MY_REVERSIBLE)
+    ours = "migrator_migrations"
+    if server.kind == "postgres":  # the fixture's schema exists once something is migrated
+        server.query(f'CREATE SCHEMA IF NOT EXISTS "{server.namespace}"')
+    dbmate = qualified(server, "schema_migrations")
+    server.query(f"CREATE TABLE {dbmate} (version VARCHAR(128) PRIMARY KEY)")
+    server.query(f"INSERT INTO {dbmate} (version) VALUES ('001'), ('002')")
+    dry = run_cli(server.url, d, "--migrations-table", ours, "adopt", "--from", "dbmate",
+                  "--dry-run", "--json")
+    assert dry.code == 0, dry.stdout + dry.stderr
+    assert [m["version"] for m in dry.json()["recorded"]] == ["001", "002"]
+    assert ours not in server.tables()
+    real = run_cli(server.url, d, "--migrations-table", ours, "adopt", "--from", "dbmate",
+                   "--json")
+    assert real.code == 0, real.stdout + real.stderr
+    assert server.applied_versions(ours) == ["001", "002"]
+    assert server.applied_versions("schema_migrations") == ["001", "002"]  # only read
+    status = run_cli(server.url, d, "--migrations-table", ours, "status", "--json").json()
+    assert [m["state"] for m in status["migrations"]] == ["applied", "applied", "pending"]
+
+    gm = qualified(server, "gm")
+    server.query(f"CREATE TABLE {gm} (version BIGINT NOT NULL PRIMARY KEY, dirty BOOLEAN NOT NULL)")
+    server.query(f"INSERT INTO {gm} VALUES (2, TRUE)")
+    other = "gm_migrations"
+    dirty = run_cli(server.url, d, "--migrations-table", other, "adopt", "--from",
+                    "golang-migrate", "--source-table", "gm")
+    assert dirty.code == 3, dirty.stdout + dirty.stderr
+    assert "marked version 2 dirty" in dirty.stderr
+    assert other not in server.tables()  # a refused adoption leaves no trace
 
 
 def test_scratch_schema_is_dropped_when_the_run_is_terminated(

@@ -8,4 +8,5 @@ DIALECT = DialectInfo(
     extra=None,
     splitter="migrator.backends.sqlite.split:sqlite_bounds",
     backend="migrator.backends.sqlite.backend:open_backend",
+    review="migrator.backends.sqlite.review:splitter_disagreements",
 )

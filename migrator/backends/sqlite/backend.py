@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from migrator.backends.base import Journal, SpanRunner, transaction
+from migrator.backends.base import Catalog, Journal, SpanRunner, transaction
 from migrator.backends.rows import RowStore
 from migrator.errors import ConfigError, DbError, LockError
 from migrator.state import COLUMNS, StateSql, is_ours
@@ -327,6 +327,12 @@ class SqliteBackend(RowStore):
             "insert": f"INSERT INTO {self.sql.qualified} ({', '.join(COLUMNS)}) VALUES",
             "delete": f"DELETE FROM {self.sql.qualified} WHERE version =",
         }
+
+
+    def catalog(self) -> Catalog:
+        from migrator.backends.sqlite.catalog import SqliteCatalog  # the DBA commands only
+
+        return SqliteCatalog(self)
 
 
 def open_backend(

@@ -1,7 +1,7 @@
-"""SQLite files for the DBA commands: read-only opens, backup copies, the schema.
+"""SQLite files as the DBA commands see them: read-only opens, backup copies, sqlite_schema.
 
-These commands look at a database (or a copy of it) without the engine, so
-they open it themselves: read-only for the real file, never creating it.
+The real file is only ever opened read-only here (mode=ro), so commands that
+look at a database or copy it can promise they never write it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from migrator.config import sqlite_path
 from migrator.errors import ConfigError
 
 _SPACE = re.compile(r"\s+")
@@ -31,34 +30,17 @@ TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
 
 @dataclass(frozen=True, slots=True)
-class SchemaObject:
+class StoredObject:
+    """One row of sqlite_schema: the DDL exactly as SQLite stored it."""
+
     type: str
     name: str
     tbl_name: str
-    sql: str  # as SQLite stored it
+    sql: str
 
     @property
     def normalized(self) -> str:
         return normalize_sql(self.sql)
-
-
-def database_file(url: str, *, must_exist: bool = True) -> Path:
-    """The file behind a sqlite URL; these commands need a real file."""
-    if not url:
-        raise ConfigError(
-            "no database URL: pass --url, set DATABASE_URL, or put url = \"...\" "
-            "in migrator.toml"
-        )
-    scheme = url.split(":", 1)[0].lower()
-    if scheme not in ("sqlite", "sqlite3"):
-        raise ConfigError(f"this command works on SQLite databases only, not {scheme}://")
-    path = sqlite_path(url)
-    if path.startswith(":memory:"):
-        raise ConfigError("this command needs a database file, not :memory:")
-    file = Path(path)
-    if must_exist and not file.is_file():
-        raise ConfigError(f"database {file} does not exist")
-    return file
 
 
 def open_readonly(file: Path) -> sqlite3.Connection:
@@ -96,7 +78,7 @@ def _shadow_tables(conn: sqlite3.Connection) -> set[str]:
     return {str(r[1]) for r in rows if r[2] == "shadow"}
 
 
-def schema_objects(conn: sqlite3.Connection, exclude: set[str] | None = None) -> list[SchemaObject]:
+def stored_objects(conn: sqlite3.Connection, exclude: set[str] | None = None) -> list[StoredObject]:
     """User objects in a stable order: tables, indexes, views, triggers, each by name.
 
     SQLite's own objects (sqlite_sequence, autoindexes) and the tables named in
@@ -109,7 +91,7 @@ def schema_objects(conn: sqlite3.Connection, exclude: set[str] | None = None) ->
         "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL"
     ).fetchall()
     objects = [
-        SchemaObject(str(t), str(n), str(tb), str(s))
+        StoredObject(str(t), str(n), str(tb), str(s))
         for t, n, tb, s in rows
         if not str(n).startswith("sqlite_")
         and str(tb).lower() not in skip
@@ -141,7 +123,7 @@ def normalize_sql(sql: str) -> str:
     return _QUOTED_NAME.sub(_unquote, text)
 
 
-def pretty_sql(obj: SchemaObject) -> str:
+def pretty_sql(obj: StoredObject) -> str:
     """Normalized SQL, a table with one column or constraint per line, for readable diffs."""
     text = obj.normalized
     if obj.type != "table":

@@ -106,6 +106,10 @@ class Backend(Protocol):
 
     def close(self) -> None: ...
 
+    def catalog(self) -> Catalog:
+        """The dialect's catalog walker, scratch space and copy, for the DBA commands."""
+        ...
+
 
 class Unfinished(NamedTuple):
     """A migration that started but never recorded its outcome (no transactional DDL)."""

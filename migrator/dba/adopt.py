@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.backends.base import transaction
-from migrator.dba.spaces import CatalogBackend, opened
+from migrator.backends.base import Backend, transaction
+from migrator.dba.spaces import opened
 from migrator.errors import ConfigError, DriftError
 from migrator.files import Migration, discover, version_key
 from migrator.state import AppliedMigration, utc_now
@@ -239,7 +239,7 @@ def adopt(
 
 
 def _fill(
-    result: AdoptResult, tool: str, backend: CatalogBackend, source: str,
+    result: AdoptResult, tool: str, backend: Backend, source: str,
     migrations: list[Migration], *, write: bool,
 ) -> AdoptResult:
     rows = backend.catalog().read_table(source)

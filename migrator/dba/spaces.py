@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any, Protocol
 
 from migrator.backends import open_backend
-from migrator.backends.base import Backend, Catalog, ScratchSpace
+from migrator.backends.base import Backend, ScratchSpace
 from migrator.errors import ConfigError
 from migrator.schema import Schema
 
@@ -21,13 +20,6 @@ from migrator.schema import Schema
 DEFAULT_DIALECT = "sqlite"
 DEFAULT_URL = "sqlite:///:memory:"
 BUSY_TIMEOUT = 30.0
-
-
-class CatalogBackend(Backend, Protocol):
-    """A backend with its dialect's catalog: every backend, once each package has one;
-    then ``catalog`` joins the Backend protocol and this alias can go."""
-
-    def catalog(self) -> Catalog: ...
 
 
 def need_url(url: str | None) -> str:
@@ -40,11 +32,9 @@ def need_url(url: str | None) -> str:
 
 
 @contextlib.contextmanager
-def opened(url: str | None, table: str, *, readonly: bool) -> Iterator[CatalogBackend]:
+def opened(url: str | None, table: str, *, readonly: bool) -> Iterator[Backend]:
     """A backend on ``url`` (which must be given), closed on exit."""
-    # The registry types what it opens as Backend, which has no catalog() until
-    # every package has one; the factories themselves are untyped to it anyway.
-    backend: Any = open_backend(need_url(url), table=table, readonly=readonly,
+    backend = open_backend(need_url(url), table=table, readonly=readonly,
                                 busy_timeout=BUSY_TIMEOUT)
     try:
         yield backend

@@ -35,7 +35,7 @@ from migrator.progress import DOWN, UP, Progress, StepResult
 from migrator.state import AppliedMigration, utc_now, validate_table_name
 
 if TYPE_CHECKING:
-    from migrator.engine import Prepared
+    from migrator.prepared import Prepared
 
 # The engine (splitter, pre-flight checks) is imported by the commands that run
 # files, never at module level: ``status`` on a long history must start fast.
@@ -215,7 +215,7 @@ class Migrator:
         migrations = self.migrations()
         if not self._anything_to_roll_back(migrations, steps, None, False):
             return RunResult(DOWN), RunResult(UP)
-        from migrator.engine import prepare
+        from migrator.prepared import prepare
 
         with self._writing() as backend:
             downs = self._down_items(backend, migrations, steps, None, False, True)
@@ -312,7 +312,7 @@ class Migrator:
         self, backend: Backend, migrations: list[Migration], to: str | None,
         allow_modified: bool, allow_out_of_order: bool, checked: list[Prepared] | None = None,
     ) -> list[Prepared]:
-        from migrator.engine import prepare
+        from migrator.prepared import prepare
 
         entries = reconcile(migrations, backend.applied())
         if not allow_modified:
@@ -364,7 +364,7 @@ class Migrator:
                 + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
                 "directory) to make a migration reversible"
             )
-        from migrator.engine import prepare
+        from migrator.prepared import prepare
 
         pairs = [(e.migration, DOWN) for e in targets if e.migration is not None]
         return prepare(backend, pairs, self.progress)

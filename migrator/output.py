@@ -17,9 +17,9 @@ from migrator.progress import Progress, StepResult
 from migrator.state import sql_literal
 
 if TYPE_CHECKING:
-    from migrator.engine import Prepared
     from migrator.errors import FileProblem
     from migrator.files import Migration
+    from migrator.prepared import Prepared
     from migrator.splitting import Statement
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from migrator.liveline import LiveLine, dumb_terminal, duration
 from migrator.plan import APPLIED, MISSING, MODIFIED, PENDING, Entry
 from migrator.progress import Progress, StepResult
 from migrator.state import sql_literal
@@ -29,7 +30,7 @@ PROGRESS_EVERY = 0.1
 
 
 def use_colour(stream: TextIO, no_color_flag: bool) -> bool:
-    if no_color_flag or os.environ.get("NO_COLOR"):
+    if no_color_flag or os.environ.get("NO_COLOR") or dumb_terminal():
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -52,32 +53,48 @@ def dump_json(document: object, stream: TextIO = sys.stdout) -> None:
 
 
 class Reporter(Progress):
-    """Progress lines on stderr; a live counter for long files on a terminal."""
+    """Progress on stderr: a line per file, or on a terminal one live line.
+
+    On a terminal (normal verbosity) a run shows one line redrawn in place,
+    ``[n/N] file, rate, time left``, with a statement counter for a long file;
+    the summary or an error replaces it. Elsewhere (a pipe, a CI log) each
+    file gets its own line and nothing is redrawn. ``-v`` prints every
+    statement, ``-q`` nothing but errors.
+    """
 
     def __init__(self, stream: TextIO, *, verbosity: int, colour: bool) -> None:
         self.stream = stream
         self.verbosity = verbosity  # 0 quiet, 1 normal, 2 verbose
         self.paint = Painter(colour)
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.live = self.tty and verbosity == 1
         # statement_started only draws on a terminal or with -v; say so to the engine
         self.wants_statements = verbosity >= 2 or (self.tty and verbosity >= 1)
-        self._started = 0.0
+        self._line = LiveLine(stream)
+        self._started = 0.0  # the current file's start
         self._last_draw = 0.0
-        self._drawn = False
-        self._direction = "up"
+        self._run_total = 0  # files in the run; 0: no run announced
+        self._run_done = 0
+        self._run_started = 0.0
+        self._label = ""
 
     def say(self, text: str) -> None:
         if self.verbosity >= 1:
-            self._clear()
+            self._line.clear()
             print(text, file=self.stream, flush=True)
+
+    def run_started(self, direction: str, total: int) -> None:
+        self._run_total, self._run_done = total, 0
+        self._run_started = time.perf_counter()
 
     def migration_started(self, migration: Migration, direction: str, total: int) -> None:
         self._started = time.perf_counter()
-        self._last_draw = self._started
-        self._direction = direction
+        self._label = migration.label
         if self.verbosity >= 2:
             verb = "applying" if direction == "up" else "rolling back"
             self.say(f"{verb} {migration.label} ({total} statements)")
+        elif self.live and self._run_total:
+            self._draw(self._started, "", force=True)  # once a file: cheap, never stale
 
     def statement_started(self, migration: Migration, statement: Statement, total: int) -> None:
         if self.verbosity >= 2:
@@ -85,20 +102,18 @@ class Reporter(Progress):
             print(f"  [{statement.index}/{total}] line {statement.line}: {first}",
                   file=self.stream, flush=True)
             return
-        if not self.tty or self.verbosity < 1:
+        if not self.live:
             return
         now = time.perf_counter()
-        if now - self._started < PROGRESS_AFTER or now - self._last_draw < PROGRESS_EVERY:
+        if now - self._started < PROGRESS_AFTER:
             return
-        self._last_draw = now
         rate = statement.index / (now - self._started)
-        self.stream.write(
-            f"\r  {migration.label}: statement {statement.index}/{total} ({rate:,.0f}/s)\033[K"
-        )
-        self.stream.flush()
-        self._drawn = True
+        self._draw(now, f": statement {statement.index}/{total} ({rate:,.0f}/s)")
 
     def migration_finished(self, step: StepResult) -> None:
+        if self.live and self._run_total:
+            self._run_done += 1  # the next file's line shows it; the summary replaces it
+            return
         verb = "applied" if step.direction == "up" else "rolled back"
         label = f"{step.version}_{step.name}"
         plural = "" if step.statements == 1 else "s"
@@ -108,17 +123,29 @@ class Reporter(Progress):
         )
 
     def warning(self, problem: FileProblem) -> None:
-        self._clear()
+        self._line.clear()
         print(f"{self.paint('warning', 'yellow')}: {problem}", file=self.stream, flush=True)
 
     def error(self, message: str) -> None:
-        self._clear()
+        self._line.clear()
         print(f"{self.paint('error', 'red')}: {message}", file=self.stream, flush=True)
 
-    def _clear(self) -> None:
-        if self._drawn:
-            self.stream.write("\r\033[K")
-            self._drawn = False
+    def _draw(self, now: float, detail: str, *, force: bool = False) -> None:
+        """The run's line: ``[n/N] label`` (n the file running now), the files per
+        second so far and the time left at that rate, throttled to PROGRESS_EVERY."""
+        if not force and now - self._last_draw < PROGRESS_EVERY:
+            return
+        self._last_draw = now
+        done, total = self._run_done, self._run_total
+        if not total:  # files run one by one through the API: no run to count
+            self._line.draw(f"  {self._label}{detail}")
+            return
+        text = f"[{min(done + 1, total)}/{total}] {self._label}{detail}"
+        elapsed = now - self._run_started
+        if done and elapsed > 0:
+            rate = done / elapsed
+            text += f"  {rate:,.1f}/s, {duration((total - done) / rate)} left"
+        self._line.draw(text)
 
 
 def status_table(entries: Sequence[Entry], paint: Painter) -> str:

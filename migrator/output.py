@@ -144,7 +144,7 @@ class Reporter(Progress):
         elapsed = now - self._run_started
         if done and elapsed > 0:
             rate = done / elapsed
-            text += f"  {rate:,.1f}/s, {duration((total - done) / rate)} left"
+            text += f"  {rate:,.1f} files/s, {duration((total - done) / rate)} left"
         self._line.draw(text)
 
 

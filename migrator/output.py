@@ -57,7 +57,8 @@ class Reporter(Progress):
 
     On a terminal (normal verbosity) a run shows one line redrawn in place,
     ``[n/N] file, rate, time left``, with a statement counter for a long file;
-    the summary or an error replaces it. Elsewhere (a pipe, a CI log) each
+    the summary or an error replaces it. Only a file that took longer than
+    PROGRESS_AFTER keeps a line of its own there. Elsewhere (a pipe, a CI log) each
     file gets its own line and nothing is redrawn. ``-v`` prints every
     statement, ``-q`` nothing but errors.
     """
@@ -113,7 +114,8 @@ class Reporter(Progress):
     def migration_finished(self, step: StepResult) -> None:
         if self.live and self._run_total:
             self._run_done += 1  # the next file's line shows it; the summary replaces it
-            return
+            if step.duration_ms < PROGRESS_AFTER * 1000:
+                return  # a long file keeps its line: where the time went stays on screen
         verb = "applied" if step.direction == "up" else "rolled back"
         label = f"{step.version}_{step.name}"
         plural = "" if step.statements == 1 else "s"

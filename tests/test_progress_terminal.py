@@ -18,15 +18,24 @@ from pathlib import Path
 
 from clihelp import URL, clean_env, migration, run
 
-# Long enough that the line has a rate to show by the second file.
-SLOW = ("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 300000)\n"
-        "SELECT count(*) FROM c;\n")
 ESC = "\033"
+# A file slower than output.PROGRESS_AFTER (0.5 s) keeps its own line on a terminal.
+KEPT = re.compile(r"applied (\S+) \(\d+ statements?, (\d+) ms\)")
 
 
 def _three(tmp_path: Path) -> None:
     for version, name in (("0001", "first"), ("0002", "second"), ("0003", "third")):
-        migration(tmp_path, version, name, f"CREATE TABLE {name}(x);\n{SLOW}")
+        migration(tmp_path, version, name, f"CREATE TABLE {name}(x);\nSELECT 1;\n")
+
+
+def _kept(lines: list[str]) -> dict[str, int]:
+    """The per-file lines left on screen: each must be a file slower than 0.5 s."""
+    kept = {}
+    for line in lines:
+        found = KEPT.fullmatch(line)
+        assert found and int(found.group(2)) >= 500, lines
+        kept[found.group(1)] = int(found.group(2))
+    return kept
 
 
 def _on_terminal(tmp_path: Path, *args: str, term: str = "xterm-256color",
@@ -97,9 +106,21 @@ def test_a_terminal_gets_one_live_line_that_collapses_to_the_summary(tmp_path: P
     assert "\r[1/3] 0001_first" in raw
     assert re.search(r"\r\[2/3\] 0002_second  [\d.,]+ files/s, \d+s left", raw), raw
     assert re.search(r"\r\[3/3\] 0003_third  [\d.,]+ files/s, \d+s left", raw), raw
-    assert "applied 0001_first" not in raw  # no line per file
     shown = screen(raw)
-    assert len(shown) == 1 and re.fullmatch(r"applied 3 migrations in \d+ ms", shown[0]), shown
+    assert re.fullmatch(r"applied 3 migrations in \d+ ms", shown[-1]), shown
+    _kept(shown[:-1])  # quick files leave nothing behind (a stalled fsync may keep one)
+
+
+def test_a_long_file_keeps_its_line(tmp_path: Path) -> None:
+    _three(tmp_path)
+    migration(tmp_path, "0004", "long",
+              "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c\n"
+              "  WHERE i < 3000000) SELECT count(*) FROM c;\n")
+    code, raw, _ = _on_terminal(tmp_path, "up")
+    assert code == 0, raw
+    shown = screen(raw)
+    assert re.fullmatch(r"applied 4 migrations in \d+ ms", shown[-1]), shown
+    assert "0004_long" in _kept(shown[:-1]), shown
 
 
 def test_an_error_replaces_the_live_line(tmp_path: Path) -> None:

@@ -11,16 +11,12 @@ import os
 from typing import TextIO
 
 
-def dumb_terminal() -> bool:
-    return os.environ.get("TERM", "") == "dumb"
-
-
 class LiveLine:
     __slots__ = ("_dumb", "_shown", "stream")
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, dumb: bool) -> None:
         self.stream = stream
-        self._dumb = dumb_terminal()
+        self._dumb = dumb  # TERM=dumb: no escape sequences
         self._shown = 0  # characters on the line now; 0: nothing drawn
 
     @property
@@ -53,12 +49,3 @@ class LiveLine:
         except (OSError, ValueError, AttributeError):
             return 80
 
-
-def duration(seconds: float) -> str:
-    """A short human duration for "time left": 45s, 3m05s, 2h10m."""
-    whole = int(seconds + 0.5)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"

@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from migrator.liveline import LiveLine, dumb_terminal, duration
 from migrator.plan import APPLIED, MISSING, MODIFIED, PENDING, Entry
 from migrator.progress import Progress, StepResult
 from migrator.state import sql_literal
@@ -20,6 +19,7 @@ from migrator.state import sql_literal
 if TYPE_CHECKING:
     from migrator.errors import FileProblem
     from migrator.files import Migration
+    from migrator.liveline import LiveLine
     from migrator.prepared import Prepared
     from migrator.splitting import Statement
 
@@ -27,6 +27,11 @@ _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
 _STATE_COLOUR = {APPLIED: "green", PENDING: "yellow", MODIFIED: "red", MISSING: "red"}
 PROGRESS_AFTER = 0.5  # seconds before a long file gets a live counter
 PROGRESS_EVERY = 0.1
+
+
+def dumb_terminal() -> bool:
+    """TERM=dumb: a terminal that understands no escape sequence, colour included."""
+    return os.environ.get("TERM", "") == "dumb"
 
 
 def use_colour(stream: TextIO, no_color_flag: bool) -> bool:
@@ -71,7 +76,7 @@ class Reporter(Progress):
         self.live = self.tty and verbosity == 1
         # statement_started only draws on a terminal or with -v; say so to the engine
         self.wants_statements = verbosity >= 2 or (self.tty and verbosity >= 1)
-        self._line = LiveLine(stream)
+        self._line: LiveLine | None = None  # made on the first draw: status never draws
         self._started = 0.0  # the current file's start
         self._last_draw = 0.0
         self._run_total = 0  # files in the run; 0: no run announced
@@ -81,7 +86,7 @@ class Reporter(Progress):
 
     def say(self, text: str) -> None:
         if self.verbosity >= 1:
-            self._line.clear()
+            self._clear()
             print(text, file=self.stream, flush=True)
 
     def run_started(self, direction: str, total: int) -> None:
@@ -125,12 +130,16 @@ class Reporter(Progress):
         )
 
     def warning(self, problem: FileProblem) -> None:
-        self._line.clear()
+        self._clear()
         print(f"{self.paint('warning', 'yellow')}: {problem}", file=self.stream, flush=True)
 
     def error(self, message: str) -> None:
-        self._line.clear()
+        self._clear()
         print(f"{self.paint('error', 'red')}: {message}", file=self.stream, flush=True)
+
+    def _clear(self) -> None:
+        if self._line is not None:
+            self._line.clear()
 
     def _draw(self, now: float, detail: str, *, force: bool = False) -> None:
         """The run's line: ``[n/N] label`` (n the file running now), the files per
@@ -138,6 +147,10 @@ class Reporter(Progress):
         if not force and now - self._last_draw < PROGRESS_EVERY:
             return
         self._last_draw = now
+        if self._line is None:
+            from migrator.liveline import LiveLine
+
+            self._line = LiveLine(self.stream, dumb=dumb_terminal())
         done, total = self._run_done, self._run_total
         if not total:  # files run one by one through the API: no run to count
             self._line.draw(f"  {self._label}{detail}")
@@ -148,6 +161,16 @@ class Reporter(Progress):
             rate = done / elapsed
             text += f"  {rate:,.1f} files/s, {duration((total - done) / rate)} left"
         self._line.draw(text)
+
+
+def duration(seconds: float) -> str:
+    """A short human duration for "time left": 45s, 3m05s, 2h10m."""
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def status_table(entries: Sequence[Entry], paint: Painter) -> str:

@@ -8,15 +8,21 @@ sequence at all, colour included.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
+import pytest
 from clihelp import URL, clean_env, migration, run
+
+from migrator.output import duration
 
 ESC = "\033"
 # A file slower than output.PROGRESS_AFTER (0.5 s) keeps its own line on a terminal.
@@ -39,9 +45,10 @@ def _kept(lines: list[str]) -> dict[str, int]:
 
 
 def _on_terminal(tmp_path: Path, *args: str, term: str = "xterm-256color",
-                 stream: str = "stderr") -> tuple[int, str, str]:
+                 stream: str = "stderr", columns: int = 120) -> tuple[int, str, str]:
     """Run the CLI with ``stream`` on a pseudo-terminal; (exit, terminal bytes, other)."""
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     other = tmp_path / "other.txt"
     with other.open("wb") as sink:
         redirect = {"stderr": slave, "stdout": sink} if stream == "stderr" else \
@@ -165,3 +172,19 @@ def test_a_colour_terminal_gets_colour(tmp_path: Path) -> None:
     assert f"{ESC}[31merror{ESC}[0m: migration 0001_broken failed" in raw, raw
     code, raw, _ = _on_terminal(tmp_path, "status", stream="stdout")
     assert code == 0 and f"{ESC}[33mpending" in raw, raw
+
+
+def test_the_live_line_never_wraps_on_a_narrow_terminal(tmp_path: Path) -> None:
+    migration(tmp_path, "0001", "a_name_longer_than_the_terminal_is_wide", "SELECT 1;\n")
+    code, raw, _ = _on_terminal(tmp_path, "up", columns=20)
+    assert code == 0, raw
+    drawn = [part.split(f"{ESC}[K")[0] for part in raw.split("\r") if part.startswith("[1/1]")]
+    assert drawn == ["[1/1] 0001_a_name_l"], raw  # 19 characters: the cursor stays on the line
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (0.2, "0s"), (44.6, "45s"), (59.4, "59s"), (60, "1m00s"), (185, "3m05s"),
+    (3599.4, "59m59s"), (7800, "2h10m"),
+])
+def test_time_left_reads_short(seconds: float, shown: str) -> None:
+    assert duration(seconds) == shown

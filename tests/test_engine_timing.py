@@ -29,7 +29,8 @@ conn.execute("COMMIT")
 """
 
 
-def _slow_commit_run(tmp_path: Path, *args: str) -> tuple[float, str, str]:
+def _slow_commit_run(tmp_path: Path, *args: str, after: tuple[str, ...] = ()
+                     ) -> tuple[float, str, str]:
     migration(tmp_path, "0001", "t", "CREATE TABLE t(x);\n")
     assert run(tmp_path, "up").code == 0
     migration(tmp_path, "0002", "fill", "INSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\n")
@@ -38,7 +39,7 @@ def _slow_commit_run(tmp_path: Path, *args: str) -> tuple[float, str, str]:
     try:
         assert reader.stdout is not None and reader.stdout.readline() == "reading\n"
         started = time.monotonic()
-        r = run(tmp_path, *args, "up")
+        r = run(tmp_path, *args, "up", *after)
         wall = time.monotonic() - started
     finally:
         reader.wait(timeout=30)
@@ -67,3 +68,14 @@ def test_each_files_duration_includes_its_commit(tmp_path: Path) -> None:
     assert steps[0]["duration_ms"] >= HOLD / 2 * 1000, (steps, err)
     line = re.search(r"^applied 0002_fill \(2 statements, (\d+) ms\)$", err, re.M)
     assert line and int(line.group(1)) == steps[0]["duration_ms"], err
+
+
+def test_a_groups_commit_counts_in_its_last_file_and_the_summary(tmp_path: Path) -> None:
+    import json
+
+    wall, out, err = _slow_commit_run(tmp_path, "--json", after=("--single-transaction",))
+    steps = json.loads(out)["applied"]
+    assert [s["version"] for s in steps] == ["0002"]
+    assert steps[0]["duration_ms"] >= HOLD / 2 * 1000, (steps, err)
+    found = re.search(r"^applied 1 migration in (\d+) ms$", err, re.M)
+    assert found and HOLD / 2 <= int(found.group(1)) / 1000 <= wall, (err, wall)

@@ -11,6 +11,7 @@ boundary whatever happens.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -35,7 +36,7 @@ from migrator.progress import DOWN, UP, Progress, StepResult
 from migrator.state import AppliedMigration, utc_now, validate_table_name
 
 if TYPE_CHECKING:
-    from migrator.engine import Prepared
+    from migrator.prepared import Prepared
 
 # The engine (splitter, pre-flight checks) is imported by the commands that run
 # files, never at module level: ``status`` on a long history must start fast.
@@ -44,13 +45,21 @@ MIN_BUSY_WAIT = 5.0
 
 
 class RunResult:
-    """What a writing command did, in order; ``done`` leaves out skipped files."""
+    """What a writing command did, in order; ``done`` leaves out skipped files.
 
-    __slots__ = ("direction", "steps")
+    ``elapsed_ms`` is the command's wall-clock time, from reading the files to
+    the last COMMIT (fsync included) and the lock's release: what a user waited.
+    """
 
-    def __init__(self, direction: str, steps: list[StepResult] | None = None) -> None:
+    __slots__ = ("direction", "elapsed_ms", "steps")
+
+    def __init__(
+        self, direction: str, steps: list[StepResult] | None = None,
+        elapsed_ms: int | None = None,
+    ) -> None:
         self.direction = direction
         self.steps: list[StepResult] = [] if steps is None else steps
+        self.elapsed_ms = elapsed_ms
 
     def __repr__(self) -> str:
         return f"RunResult(direction={self.direction!r}, steps={self.steps!r})"
@@ -58,6 +67,18 @@ class RunResult:
     @property
     def done(self) -> list[StepResult]:
         return [s for s in self.steps if not s.skipped]
+
+    @property
+    def duration_ms(self) -> int:
+        """The wall time when measured, else the files' own times added up."""
+        if self.elapsed_ms is not None:
+            return self.elapsed_ms
+        return sum(s.duration_ms for s in self.done)
+
+    def timed(self, started: float) -> RunResult:
+        """This result, with the wall time since ``started`` (``perf_counter``)."""
+        self.elapsed_ms = int((time.perf_counter() - started) * 1000)
+        return self
 
 
 class Problem(NamedTuple):
@@ -127,6 +148,7 @@ class Migrator:
         from migrator.engine import run
 
         result = RunResult(direction)
+        self.progress.run_started(direction, len(items))
         for item in items:
             try:
                 result.steps.append(run(backend, item, self.progress))
@@ -182,6 +204,7 @@ class Migrator:
         allow_out_of_order: bool = False, single_transaction: bool = False,
     ) -> RunResult:
         """Apply pending migrations; ``single_transaction``: all of them or none."""
+        started = time.perf_counter()
         migrations = self.migrations()
         # Split and check the pending files read-only first: an invalid file must
         # not create the database or its bookkeeping table (SPEC "What a run does" 1).
@@ -196,32 +219,40 @@ class Migrator:
             items = self._up_items(backend, migrations, to, allow_modified, allow_out_of_order,
                                    checked)
             if single_transaction:
-                return RunResult(UP, run_group(backend, items, self.progress))
-            return self._run_all(backend, items, UP)
+                self.progress.run_started(UP, len(items))
+                result = RunResult(UP, run_group(backend, items, self.progress))
+            else:
+                result = self._run_all(backend, items, UP)
+        return result.timed(started)
 
     def down(
         self, *, steps: int | None = None, to: str | None = None, everything: bool = False,
         allow_modified: bool = False,
     ) -> RunResult:
+        started = time.perf_counter()
         migrations = self.migrations()
         if not self._anything_to_roll_back(migrations, steps, to, everything):
-            return RunResult(DOWN)
+            return RunResult(DOWN).timed(started)
         with self._writing() as backend:
             items = self._down_items(backend, migrations, steps, to, everything, allow_modified)
-            return self._run_all(backend, items, DOWN)
+            result = self._run_all(backend, items, DOWN)
+        return result.timed(started)
 
     def redo(self, *, steps: int = 1) -> tuple[RunResult, RunResult]:
         """Roll back the newest ``steps`` migrations, then apply today's files of them."""
+        started = time.perf_counter()
         migrations = self.migrations()
         if not self._anything_to_roll_back(migrations, steps, None, False):
-            return RunResult(DOWN), RunResult(UP)
-        from migrator.engine import prepare
+            return RunResult(DOWN).timed(started), RunResult(UP).timed(started)
+        from migrator.prepared import prepare
 
         with self._writing() as backend:
             downs = self._down_items(backend, migrations, steps, None, False, True)
             ups = prepare(backend, [(i.migration, UP) for i in reversed(downs)], self.progress)
-            down_result = self._run_all(backend, downs, DOWN)
-            return down_result, self._run_all(backend, ups, UP)
+            down_result = self._run_all(backend, downs, DOWN).timed(started)
+            halfway = time.perf_counter()
+            up_result = self._run_all(backend, ups, UP)
+        return down_result, up_result.timed(halfway)
 
     def baseline(self, version: str) -> list[Migration]:
         """Record every migration up to ``version`` as applied without running it."""
@@ -290,8 +321,6 @@ class Migrator:
 
         :raises ServerUnavailable: still unreachable after ``timeout`` seconds.
         """
-        import time
-
         from migrator.errors import ServerUnavailable
 
         started = time.monotonic()
@@ -312,7 +341,7 @@ class Migrator:
         self, backend: Backend, migrations: list[Migration], to: str | None,
         allow_modified: bool, allow_out_of_order: bool, checked: list[Prepared] | None = None,
     ) -> list[Prepared]:
-        from migrator.engine import prepare
+        from migrator.prepared import prepare
 
         entries = reconcile(migrations, backend.applied())
         if not allow_modified:
@@ -364,7 +393,7 @@ class Migrator:
                 + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
                 "directory) to make a migration reversible"
             )
-        from migrator.engine import prepare
+        from migrator.prepared import prepare
 
         pairs = [(e.migration, DOWN) for e in targets if e.migration is not None]
         return prepare(backend, pairs, self.progress)

@@ -106,7 +106,7 @@ def _summary(ctx: Context, result: RunResult, verb: str) -> None:
     if not done:
         ctx.reporter.say(f"nothing to {'apply' if verb == 'applied' else 'roll back'}")
         return
-    total = sum(s.duration_ms for s in done)
+    total = result.duration_ms  # wall clock: COMMIT and fsync included
     plural = "" if len(done) == 1 else "s"
     ctx.reporter.say(f"{verb} {len(done)} migration{plural} in {total} ms")
 

@@ -7,55 +7,68 @@ killed file stopped; runs stop until ``migrator repair`` records the outcome.
 
 from __future__ import annotations
 
-import time
+import contextlib
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 
-from migrator.backends.base import Backend, Journal, transaction
-from migrator.engine import Prepared, bookkeeping, failure
+from migrator.backends.base import Backend, Journal
 from migrator.errors import DbError, MigrationFailed, UnfinishedMigration
-from migrator.progress import DOWN, UP, Progress, StepResult
+from migrator.failures import failure
+from migrator.prepared import Prepared, statements_of
+from migrator.progress import UP, Progress
+from migrator.runloop import committing
 from migrator.source import FOREIGN_KEYS_OFF
 from migrator.splitting import Statement
 
 
-def run_journaled(
-    backend: Backend, journal: Journal, item: Prepared, progress: Progress
-) -> StepResult:
-    """MySQL: DDL commits implicitly, so every statement commits on its own and a
-    journal row, written before each one, says where a failed or killed file stopped."""
-    m, total = item.migration, item.total
-    if backend.is_applied(m.version) != (item.direction == DOWN):
-        return StepResult(m.version, m.name, item.direction, 0, 0, skipped=True)
-    if FOREIGN_KEYS_OFF in item.source.directives:
-        with backend.foreign_keys_off():  # refused by backends without transactional DDL
-            pass
-    progress.migration_started(m, item.direction, total)
-    started = time.perf_counter()
-    journal.journal_start(m.version, m.name, item.direction, total)
-    text = item.source.text
-    for stmt in item.spans.statements(text) if item.spans else backend.split(text):
-        progress.statement_started(m, stmt, total)
-        journal.journal_statement(m.version, stmt.index)
-        try:
-            backend.execute(stmt.sql)
-        except Exception as exc:
-            db_error = backend.describe_error(exc)
-            if db_error is None:
-                raise
-            journal.journal_failed(m.version, stmt.index, str(db_error))
-            raise journal_failure(item, stmt, db_error) from exc
-    if backend.in_transaction():
-        backend.rollback()
-        error = DbError("", "the file left a transaction open; it was rolled back")
-        journal.journal_failed(m.version, total, error.message)
-        raise journal_failure(item, None, error)
-    duration = int((time.perf_counter() - started) * 1000)
-    with transaction(backend):
-        bookkeeping(backend, item, duration)
-        journal.journal_clear(m.version)
-        progress.before_commit(m, item.direction)
-    step = StepResult(m.version, m.name, item.direction, duration, total)
-    progress.migration_finished(step)
-    return step
+class Journaled:
+    """The way of running for a backend with a Journal: a journal row before each
+    statement, the bookkeeping row and the journal's clearing in one transaction."""
+
+    def __init__(self, backend: Backend, journal: Journal, progress: Progress) -> None:
+        self.backend, self.journal, self.progress = backend, journal, progress
+
+    def file_scope(self, item: Prepared) -> AbstractContextManager[None]:
+        if FOREIGN_KEYS_OFF in item.source.directives:
+            return self.backend.foreign_keys_off()  # refused by backends without it
+        return nullcontext()
+
+    def execute(self, item: Prepared) -> None:
+        backend, journal, progress = self.backend, self.journal, self.progress
+        m, total = item.migration, item.total
+        journal.journal_start(m.version, m.name, item.direction, total)
+        for stmt in statements_of(backend, item):
+            progress.statement_started(m, stmt, total)
+            journal.journal_statement(m.version, stmt.index)
+            try:
+                backend.execute(stmt.sql)
+            except Exception as exc:
+                db_error = backend.describe_error(exc)
+                if db_error is None:
+                    raise
+                journal.journal_failed(m.version, stmt.index, str(db_error))
+                raise journal_failure(item, stmt, db_error) from exc
+        if backend.in_transaction():
+            backend.rollback()
+            error = DbError("", "the file left a transaction open; it was rolled back")
+            journal.journal_failed(m.version, total, error.message)
+            raise journal_failure(item, None, error)
+
+    @contextlib.contextmanager
+    def row_scope(self, item: Prepared) -> Iterator[None]:
+        with committing(self.backend, lambda error: self._row_failed(item, error)):
+            yield
+
+    def recorded(self, item: Prepared) -> None:
+        self.journal.journal_clear(item.migration.version)
+        self.progress.before_commit(item.migration, item.direction)
+
+    def _row_failed(self, item: Prepared, db_error: DbError) -> MigrationFailed:
+        """The COMMIT of the row failed: every statement ran, nothing says so."""
+        with contextlib.suppress(Exception):  # if this fails too, the entry still says running
+            self.journal.journal_failed(item.migration.version, item.total,
+                                        f"the COMMIT of its bookkeeping row failed: {db_error}")
+        return journal_failure(item, None, db_error)
 
 
 def refuse_unfinished(journal: Journal) -> None:
@@ -87,8 +100,8 @@ def journal_failure(item: Prepared, stmt: Statement | None, db_error: DbError) -
     )
     v, command = item.migration.version, "up" if item.direction == UP else "down"
     exc = failure(item, stmt, item.total, db_error,
-                   f"{ran} (MySQL commits every statement; DDL cannot be rolled back); "
-                   "recorded as failed, so runs stop until it is repaired")
+                  f"{ran} (MySQL commits every statement; DDL cannot be rolled back); "
+                  "recorded as failed, so runs stop until it is repaired")
     next_step = (
         f"make the database match the whole file or none of it, then record which with "
         f"'migrator repair {v} --applied' or 'migrator repair {v} --rolled-back', "

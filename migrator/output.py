@@ -17,9 +17,10 @@ from migrator.progress import Progress, StepResult
 from migrator.state import sql_literal
 
 if TYPE_CHECKING:
-    from migrator.engine import Prepared
     from migrator.errors import FileProblem
     from migrator.files import Migration
+    from migrator.liveline import LiveLine
+    from migrator.prepared import Prepared
     from migrator.splitting import Statement
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "bold": "1", "dim": "2"}
@@ -28,8 +29,13 @@ PROGRESS_AFTER = 0.5  # seconds before a long file gets a live counter
 PROGRESS_EVERY = 0.1
 
 
+def dumb_terminal() -> bool:
+    """TERM=dumb: a terminal that understands no escape sequence, colour included."""
+    return os.environ.get("TERM", "") == "dumb"
+
+
 def use_colour(stream: TextIO, no_color_flag: bool) -> bool:
-    if no_color_flag or os.environ.get("NO_COLOR"):
+    if no_color_flag or os.environ.get("NO_COLOR") or dumb_terminal():
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -52,32 +58,49 @@ def dump_json(document: object, stream: TextIO = sys.stdout) -> None:
 
 
 class Reporter(Progress):
-    """Progress lines on stderr; a live counter for long files on a terminal."""
+    """Progress on stderr: a line per file, or on a terminal one live line.
+
+    On a terminal (normal verbosity) a run shows one line redrawn in place,
+    ``[n/N] file, rate, time left``, with a statement counter for a long file;
+    the summary or an error replaces it. Only a file that took longer than
+    PROGRESS_AFTER keeps a line of its own there. Elsewhere (a pipe, a CI log) each
+    file gets its own line and nothing is redrawn. ``-v`` prints every
+    statement, ``-q`` nothing but errors.
+    """
 
     def __init__(self, stream: TextIO, *, verbosity: int, colour: bool) -> None:
         self.stream = stream
         self.verbosity = verbosity  # 0 quiet, 1 normal, 2 verbose
         self.paint = Painter(colour)
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.live = self.tty and verbosity == 1
         # statement_started only draws on a terminal or with -v; say so to the engine
         self.wants_statements = verbosity >= 2 or (self.tty and verbosity >= 1)
-        self._started = 0.0
+        self._line: LiveLine | None = None  # made on the first draw: status never draws
+        self._started = 0.0  # the current file's start
         self._last_draw = 0.0
-        self._drawn = False
-        self._direction = "up"
+        self._run_total = 0  # files in the run; 0: no run announced
+        self._run_done = 0
+        self._run_started = 0.0
+        self._label = ""
 
     def say(self, text: str) -> None:
         if self.verbosity >= 1:
             self._clear()
             print(text, file=self.stream, flush=True)
 
+    def run_started(self, direction: str, total: int) -> None:
+        self._run_total, self._run_done = total, 0
+        self._run_started = time.perf_counter()
+
     def migration_started(self, migration: Migration, direction: str, total: int) -> None:
         self._started = time.perf_counter()
-        self._last_draw = self._started
-        self._direction = direction
+        self._label = migration.label
         if self.verbosity >= 2:
             verb = "applying" if direction == "up" else "rolling back"
             self.say(f"{verb} {migration.label} ({total} statements)")
+        elif self.live and self._run_total:
+            self._draw(self._started, "", force=True)  # once a file: cheap, never stale
 
     def statement_started(self, migration: Migration, statement: Statement, total: int) -> None:
         if self.verbosity >= 2:
@@ -85,20 +108,19 @@ class Reporter(Progress):
             print(f"  [{statement.index}/{total}] line {statement.line}: {first}",
                   file=self.stream, flush=True)
             return
-        if not self.tty or self.verbosity < 1:
+        if not self.live:
             return
         now = time.perf_counter()
-        if now - self._started < PROGRESS_AFTER or now - self._last_draw < PROGRESS_EVERY:
+        if now - self._started < PROGRESS_AFTER:
             return
-        self._last_draw = now
         rate = statement.index / (now - self._started)
-        self.stream.write(
-            f"\r  {migration.label}: statement {statement.index}/{total} ({rate:,.0f}/s)\033[K"
-        )
-        self.stream.flush()
-        self._drawn = True
+        self._draw(now, f": statement {statement.index}/{total} ({rate:,.0f}/s)")
 
     def migration_finished(self, step: StepResult) -> None:
+        if self.live and self._run_total:
+            self._run_done += 1  # the next file's line shows it; the summary replaces it
+            if step.duration_ms < PROGRESS_AFTER * 1000:
+                return  # a long file keeps its line: where the time went stays on screen
         verb = "applied" if step.direction == "up" else "rolled back"
         label = f"{step.version}_{step.name}"
         plural = "" if step.statements == 1 else "s"
@@ -116,9 +138,39 @@ class Reporter(Progress):
         print(f"{self.paint('error', 'red')}: {message}", file=self.stream, flush=True)
 
     def _clear(self) -> None:
-        if self._drawn:
-            self.stream.write("\r\033[K")
-            self._drawn = False
+        if self._line is not None:
+            self._line.clear()
+
+    def _draw(self, now: float, detail: str, *, force: bool = False) -> None:
+        """The run's line: ``[n/N] label`` (n the file running now), the files per
+        second so far and the time left at that rate, throttled to PROGRESS_EVERY."""
+        if not force and now - self._last_draw < PROGRESS_EVERY:
+            return
+        self._last_draw = now
+        if self._line is None:
+            from migrator.liveline import LiveLine
+
+            self._line = LiveLine(self.stream, dumb=dumb_terminal())
+        done, total = self._run_done, self._run_total
+        if not total:  # files run one by one through the API: no run to count
+            self._line.draw(f"  {self._label}{detail}")
+            return
+        text = f"[{min(done + 1, total)}/{total}] {self._label}{detail}"
+        elapsed = now - self._run_started
+        if done and elapsed > 0:
+            rate = done / elapsed
+            text += f"  {rate:,.1f} files/s, {duration((total - done) / rate)} left"
+        self._line.draw(text)
+
+
+def duration(seconds: float) -> str:
+    """A short human duration for "time left": 45s, 3m05s, 2h10m."""
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def status_table(entries: Sequence[Entry], paint: Painter) -> str:

@@ -31,6 +31,9 @@ class StepResult(NamedTuple):
 class Progress:
     """Hooks the engine calls; the CLI prints from them, tests kill from them."""
 
+    def run_started(self, direction: str, total: int) -> None:
+        """Before the first of the ``total`` files a run will apply or roll back."""
+
     def migration_started(self, migration: Migration, direction: str, total: int) -> None:
         pass
 

@@ -1,0 +1,113 @@
+"""``${NAME}`` substitution for files that opt in with ``-- migrator: placeholders``.
+
+Opt-in per file, so a ``${`` in an ordinary file (a PL/pgSQL body, a JSON
+literal) is never touched. The checksum stays that of the raw file: a
+changed value is a different deployment, not a modified migration. Values
+marked secret are replaced by ``***`` wherever migrator shows SQL (dry-run,
+``--verbose``, failure messages), never in what the database receives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+from migrator.errors import FileProblem
+
+VAR_PREFIX = "MIGRATOR_VAR_"
+SECRET_PREFIX = "MIGRATOR_SECRET_"
+MASK = "***"
+
+# $${ is an escaped literal "${"; ${NAME} a placeholder; a "${" without a valid
+# name and closing brace is an error rather than text sent as is.
+_TOKEN = re.compile(r"\$\$\{|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}|\$\{")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class Variable(NamedTuple):
+    value: str
+    secret: bool = False
+
+
+class PlaceholderError(Exception):
+    """Placeholders that cannot be filled; carries every located problem."""
+
+    def __init__(self, problems: list[FileProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def substitute(text: str, shown: str, variables: Mapping[str, Variable]) -> str:
+    """The text with every ``${NAME}`` replaced; PlaceholderError lists each unset name."""
+    if "${" not in text:
+        return text
+    problems: list[FileProblem] = []
+    parts: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        parts.append(text[pos:match.start()])
+        pos = match.end()
+        token, name = match.group(), match.group("name")
+        if token == "$${":
+            parts.append("${")
+        elif name is None:
+            problems.append(FileProblem(shown, "'${' starts no placeholder: write ${NAME} "
+                                        "(letters, digits, '_'), or $${ for a literal ${",
+                                        _line(text, match.start())))
+        elif name in variables:
+            parts.append(variables[name].value)
+        else:
+            problems.append(FileProblem(
+                shown, f"placeholder ${{{name}}} has no value: pass --var {name}=VALUE, set "
+                f"{VAR_PREFIX}{name}, or add it under [vars] in the config file",
+                _line(text, match.start())))
+    if problems:
+        raise PlaceholderError(problems)
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def mask(sql: str, variables: Mapping[str, Variable]) -> str:
+    """SQL as migrator may show it: each secret value replaced by ``***``."""
+    for var in sorted((v for v in variables.values() if v.secret and v.value),
+                      key=lambda v: -len(v.value)):
+        sql = sql.replace(var.value, MASK)
+    return sql
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` from ``--var``; ValueError with a message otherwise."""
+    name, sep, value = text.partition("=")
+    if not sep or not _NAME.match(name):
+        raise ValueError(f"expected NAME=VALUE with NAME made of letters, digits and '_', "
+                         f"got {text!r}")
+    return name, value
+
+
+def collect(
+    config: Mapping[str, str],
+    environ: Mapping[str, str],
+    flags: Iterable[str] = (),
+    secret_flags: Iterable[str] = (),
+) -> dict[str, Variable]:
+    """Values by precedence: ``--var``/``--secret-var``, then the environment
+    (``MIGRATOR_VAR_NAME``, ``MIGRATOR_SECRET_NAME``), then ``[vars]``."""
+    found: dict[str, Variable] = {k: Variable(v) for k, v in config.items()}
+    for key, value in environ.items():
+        if key.startswith(VAR_PREFIX) and len(key) > len(VAR_PREFIX):
+            found[key[len(VAR_PREFIX):]] = Variable(value)
+    for key, value in environ.items():
+        if key.startswith(SECRET_PREFIX) and len(key) > len(SECRET_PREFIX):
+            found[key[len(SECRET_PREFIX):]] = Variable(value, secret=True)
+    for text in flags:
+        name, value = parse_assignment(text)
+        found[name] = Variable(value)
+    for text in secret_flags:
+        name, value = parse_assignment(text)
+        found[name] = Variable(value, secret=True)
+    return found
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1

@@ -11,6 +11,7 @@ which every DuckDB type round-trips.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,12 +31,35 @@ _HERE = "database_name = current_database() AND NOT internal"
 _KINDS = {"PRIMARY KEY": "primary", "FOREIGN KEY": "foreign", "UNIQUE": "unique",
           "CHECK": "check"}
 _PLURAL = {"function": "macros"}
+_FK_TARGET = re.compile(r"REFERENCES\s+((?:\"[^\"]*\"|[^\s(]+))", re.IGNORECASE)
 _FIRST = ("schema", "type", "sequence")  # created before tables, dropped after them
 
 
 def quote(name: str) -> str:
     """``schema.name`` or ``name`` as quoted identifiers."""
     return ".".join('"' + part.replace('"', '""') + '"' for part in name.split(".", 1))
+
+
+def _referenced_first(tables: tuple[Table, ...]) -> list[Table]:
+    """Tables by name, each after the tables its foreign keys reference."""
+    by_name = {t.name.lower(): t for t in tables}
+    done: dict[str, Table] = {}
+
+    def visit(table: Table, path: frozenset[str]) -> None:
+        key = table.name.lower()
+        if key in done or key in path:
+            return
+        for constraint in table.constraints:
+            if constraint.kind == "foreign":
+                target = _FK_TARGET.search(constraint.definition)
+                parent = by_name.get(target.group(1).strip('"').lower()) if target else None
+                if parent is not None:
+                    visit(parent, path | {key})
+        done[key] = table
+
+    for table in sorted(tables, key=lambda t: t.name):
+        visit(table, frozenset())
+    return list(done.values())
 
 
 def _terminated(sql: str) -> str:
@@ -171,14 +195,14 @@ class DuckdbCatalog:
             (_PLURAL.get(kind, kind + "s"), [
                 o.definition for o in sorted(model.objects, key=lambda o: o.name)
                 if o.kind == kind]) for kind in _FIRST]
-        groups.append(("tables", [t.definition for t in sorted(model.tables,
-                                                                 key=lambda t: t.name)]))
+        groups.append(("tables", [t.definition for t in _referenced_first(model.tables)]))
         groups.append(("indexes", [i.definition for i in sorted(model.indexes,
                                                                   key=lambda i: i.name)]))
-        groups.extend(
-            (_PLURAL.get(kind, kind + "s"), [
-                o.definition for o in sorted(model.objects, key=lambda o: o.name)
-                if o.kind == kind]) for kind in ("view", "function"))
+        # views in creation order: one may read another
+        groups.append(("views", [o.definition for o in model.objects if o.kind == "view"]))
+        groups.append(("macros", [o.definition for o in sorted(model.objects,
+                                                               key=lambda o: o.name)
+                                  if o.kind == "function"]))
         for heading, definitions in groups:
             if definitions:
                 out.append(f"-- {heading}")

@@ -164,6 +164,30 @@ def test_no_transaction_file_keeps_what_ran(proj: Path) -> None:
     assert "20260104000000" not in applied(db)
 
 
+def test_no_transaction_file_may_hold_its_own_transactions(proj: Path) -> None:
+    migration(proj, "20260104000000", "own_tx",
+              "-- migrator: no-transaction\nBEGIN;\nCREATE TABLE own (x INTEGER);\nCOMMIT;\n"
+              "START TRANSACTION;\nINSERT INTO own VALUES (1);\nABORT;\n")
+    assert run(proj, "up").code == 0
+    db = proj / "app.db"
+    assert query(db, "SELECT count(*) FROM own") == [(0,)]
+    migration(proj, "20260105000000", "open_tx",
+              "-- migrator: no-transaction\nBEGIN;\nINSERT INTO own VALUES (2);\n")
+    r = run(proj, "up")
+    assert r.code == 1, r
+    assert "the file left a transaction open" in r.err
+    assert query(db, "SELECT count(*) FROM own") == [(0,)]
+    assert "20260105000000" not in applied(db)
+
+
+def test_error_column_counts_characters_not_bytes(proj: Path) -> None:
+    migration(proj, "20260104000000", "accents",
+              "CREATE TABLE café (naïve VARCHAR);\nSELECT 'é', 'ü', missing FROM café;\n")
+    r = run(proj, "up")
+    assert r.code == 1, r
+    assert "20260104000000_accents.up.sql:2:18" in r.err, r.err
+
+
 def test_single_transaction_rolls_back_every_file(proj: Path) -> None:
     migration(proj, "20260104000000", "bad", "CREATE TABLE e (x INTEGER);\nSELECT nope;\n")
     r = run(proj, "up", "--single-transaction")

@@ -401,3 +401,42 @@ def test_kill_9_at_every_statement_boundary(proj: Path, point: str) -> None:
     assert r.code == 0, r
     assert applied(db) == [V1, V2, V3]
     assert query(db, "SELECT x FROM c") == [("it's; tricky",)]
+
+
+def test_threads_of_one_process_wait_for_each_other(proj: Path) -> None:
+    """One process shares DuckDB's database instance: its runs and reads queue too."""
+    import threading
+
+    from migrator import Migration, Migrator, Progress, Statement
+
+    started, release = threading.Event(), threading.Event()
+
+    class Hold(Progress):
+        def statement_started(self, migration: Migration, statement: Statement,
+                              total: int) -> None:
+            if migration.version == V3:
+                started.set()
+                release.wait(30)
+
+    url = f"duckdb:///{proj / 'app.db'}"
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            Migrator(url, proj / "migrations", progress=Hold()).up()
+        except BaseException as exc:
+            errors.append(exc)
+
+    runner = threading.Thread(target=first)
+    runner.start()
+    try:
+        assert started.wait(30)
+        threading.Timer(1.0, release.set).start()
+        entries = Migrator(url, proj / "migrations").status()  # waits for the run to end
+        second = Migrator(url, proj / "migrations", lock_timeout=30).up()
+    finally:
+        release.set()
+        runner.join(30)
+    assert not errors
+    assert [e.state for e in entries] == ["applied"] * 3
+    assert second.steps == []

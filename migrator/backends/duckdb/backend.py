@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 MEMORY = ":memory:"
 _POLL = 0.05
 _HELD_BY = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+_OTHER_MODE = "different configuration"
 _OPENS = ("BEGIN", "START")
 _ENDS = ("COMMIT", "END", "ROLLBACK", "ABORT")
 _WORD = re.compile(r"[A-Za-z]+")
@@ -120,7 +122,7 @@ class DuckdbBackend(RowStore):
         return self._conn
 
     def _open(self, timeout: float) -> duckdb.DuckDBPyConnection:
-        """Connect, waiting up to ``timeout`` while another process has the file open."""
+        """Connect, waiting up to ``timeout`` while another connection has the file open."""
         if self.readonly and not self.exists:
             raise ConfigError(f"database {self.path} does not exist")
         deadline = time.monotonic() + max(timeout, 0.0)
@@ -128,25 +130,34 @@ class DuckdbBackend(RowStore):
             try:
                 conn = duckdb.connect(self.path, read_only=self.readonly and self.path != MEMORY)
                 break
-            except duckdb.IOException as exc:
-                held = _HELD_BY.search(str(exc))
-                if held is None:
+            except duckdb.Error as exc:
+                holder = self._holder(exc)
+                if holder is None:
                     raise ConfigError(f"cannot open database {self.path}: {exc}") from exc
                 if time.monotonic() >= deadline:
-                    raise self._busy(held, timeout) from exc
+                    raise self._busy(holder, timeout) from exc
                 time.sleep(_POLL)
-            except duckdb.Error as exc:
-                raise ConfigError(f"cannot open database {self.path}: {exc}") from exc
         conn.execute("SET SESSION errors_as_json = true")  # positions for file:line:column
         return conn
 
-    def _busy(self, held: re.Match[str], timeout: float) -> LockError:
-        from migrator.lock import read_holder
-
-        holder = f"pid {held['pid']} ({held['program']})"
+    def _holder(self, exc: duckdb.Error) -> str | None:
+        """Who has the file open, if that is why ``connect`` failed."""
+        held = _HELD_BY.search(str(exc))
+        if isinstance(exc, duckdb.IOException) and held is not None:
+            holder = f"pid {held['pid']} ({held['program']})"
+        elif isinstance(exc, duckdb.ConnectionException) and _OTHER_MODE in str(exc):
+            # this process has it open the other way (read-only vs read-write)
+            holder = f"another connection of this process, pid {os.getpid()}"
+        else:
+            return None
         lock = self._lock_path()
         if lock is not None and lock.exists() and lock.stat().st_size:
+            from migrator.lock import read_holder
+
             holder = f"{read_holder(lock)} (DuckDB names {holder})"
+        return holder
+
+    def _busy(self, holder: str, timeout: float) -> LockError:
         return LockError(
             f"database {self.path} is in use by another process, which did not close it "
             f"within {timeout:g}s: held by {holder}. DuckDB lets no other process open a "

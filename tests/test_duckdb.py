@@ -440,3 +440,31 @@ def test_threads_of_one_process_wait_for_each_other(proj: Path) -> None:
     assert not errors
     assert [e.state for e in entries] == ["applied"] * 3
     assert second.steps == []
+
+
+def test_a_full_disk_at_commit_is_reported_and_nothing_applied(proj: Path) -> None:
+    """DuckDB writes big transactions at COMMIT; a file size limit fails it there."""
+    import resource
+
+    assert run(proj, "up").code == 0
+    migration(proj, "20260104000000", "big",
+              "CREATE TABLE big (x VARCHAR);\n"
+              "INSERT INTO big SELECT repeat('x', 1000) || range FROM range(200000);\n")
+    db = proj / "app.db"
+    limit = db.stat().st_size + 1_000_000
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([sys.executable, "-m", "migrator", "-u", URL, "up"], cwd=proj,
+                          env=clean_env(), capture_output=True, text=True, timeout=120,
+                          preexec_fn=small_files)
+    assert proc.returncode == 1, proc
+    assert "Traceback" not in proc.stderr
+    assert "COMMIT failed on database app.db" in proc.stderr
+    assert "nothing of it is applied" in proc.stderr
+    assert applied(db) == [V1, V2, V3]
+    assert "big" not in tables(db)
+    r = run(proj, "up")
+    assert r.code == 0, r
+    assert query(db, "SELECT count(*) FROM big") == [(200000,)]

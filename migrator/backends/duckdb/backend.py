@@ -30,7 +30,7 @@ import duckdb
 from migrator.backends.base import Journal, SpanRunner, transaction
 from migrator.backends.duckdb.split import split, statement_bounds
 from migrator.backends.rows import RowStore
-from migrator.errors import ConfigError, DbError, LockError
+from migrator.errors import ConfigError, DbError, LockError, MigratorError
 from migrator.state import COLUMNS, StateSql, is_ours
 
 if TYPE_CHECKING:
@@ -222,7 +222,17 @@ class DuckdbBackend(RowStore):
         self._in_tx = True
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except duckdb.Error as exc:
+            # DuckDB writes a transaction to its WAL only now: a full disk shows here,
+            # after every statement succeeded, and the transaction is gone with it
+            self._in_tx = False
+            raise MigratorError(
+                f"COMMIT failed on database {self.path}: {error_parts(exc)[0]}; the "
+                "transaction was rolled back, so nothing of it is applied. Free disk space "
+                "or fix the cause, then run again"
+            ) from exc
         self._in_tx = False
 
     def rollback(self) -> None:

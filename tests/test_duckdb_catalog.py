@@ -37,6 +37,8 @@ CREATE INDEX orders_ts ON orders (ts);
 CREATE UNIQUE INDEX things_lower ON extra.things ((info.b));
 CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 10;
 CREATE VIEW extra.emails AS SELECT email FROM users;
+CREATE VIEW z_base AS SELECT id FROM users;
+CREATE VIEW a_top AS SELECT * FROM z_base;
 CREATE MACRO twice(x) AS x * 2;
 CREATE MACRO few() AS TABLE SELECT * FROM users LIMIT 1;
 INSERT INTO users (email, feeling, born)
@@ -93,7 +95,8 @@ def test_schema_model(built: Path) -> None:
         ("orders_ts", False), ("extra.things_lower", True)}
     assert {(o.kind, o.name) for o in model.objects} == {
         ("schema", "extra"), ("type", "mood"), ("sequence", "ids"), ("view", "big_orders"),
-        ("view", "extra.emails"), ("function", "twice"), ("function", "few")}
+        ("view", "extra.emails"), ("view", "z_base"), ("view", "a_top"),
+        ("function", "twice"), ("function", "few")}
     assert "schema_migrations" not in "\n".join(model.lines())
 
 
@@ -128,6 +131,10 @@ def test_dump_is_deterministic_and_lists_applied_rows(built: Path, tmp_path: Pat
         text = first.dump()
         assert text == second.dump()
     assert text.index("-- schemas") < text.index("-- sequences") < text.index("-- tables")
+    # sorted by name, except that what is referenced or read comes first
+    assert text.index("CREATE TABLE users") < text.index("CREATE TABLE orders")
+    assert text.index("CREATE VIEW z_base") < text.index("CREATE VIEW a_top")
+    assert text.index("CREATE VIEW a_top") < text.index("CREATE VIEW big_orders")
     assert "INSERT INTO \"schema_migrations\"" in text and "'0001', 'rich'" in text
     # the dump runs on an empty DuckDB file and gives the same model
     fresh = tmp_path / "fresh.db"

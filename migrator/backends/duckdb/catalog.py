@@ -6,6 +6,10 @@ statement for tables, views, indexes and sequences, which serve as the
 definitions; enum types and macros are rebuilt from their catalog rows.
 Rows are copied through their VARCHAR form cast back to the column's type,
 which every DuckDB type round-trips.
+
+The dump sorts each kind by name, except that a table follows the tables its
+foreign keys reference and a view the views it reads: DuckDB, unlike SQLite,
+refuses either reference before its target exists, and the dump should run.
 """
 
 from __future__ import annotations
@@ -40,26 +44,43 @@ def quote(name: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in name.split(".", 1))
 
 
+def _dependencies_first(names: dict[str, set[str]]) -> list[str]:
+    """``names`` (name -> names it needs) by name, each after the ones it needs."""
+    done: dict[str, None] = {}
+
+    def visit(name: str, path: frozenset[str]) -> None:
+        if name in done or name in path:
+            return
+        for needed in sorted(names[name]):
+            if needed in names:
+                visit(needed, path | {name})
+        done[name] = None
+
+    for name in sorted(names):
+        visit(name, frozenset())
+    return list(done)
+
+
 def _referenced_first(tables: tuple[Table, ...]) -> list[Table]:
     """Tables by name, each after the tables its foreign keys reference."""
     by_name = {t.name.lower(): t for t in tables}
-    done: dict[str, Table] = {}
+    needs = {
+        key: {target.group(1).strip('"').lower()
+              for c in table.constraints if c.kind == "foreign"
+              for target in [_FK_TARGET.search(c.definition)] if target}
+        for key, table in by_name.items()
+    }
+    return [by_name[key] for key in _dependencies_first(needs)]
 
-    def visit(table: Table, path: frozenset[str]) -> None:
-        key = table.name.lower()
-        if key in done or key in path:
-            return
-        for constraint in table.constraints:
-            if constraint.kind == "foreign":
-                target = _FK_TARGET.search(constraint.definition)
-                parent = by_name.get(target.group(1).strip('"').lower()) if target else None
-                if parent is not None:
-                    visit(parent, path | {key})
-        done[key] = table
 
-    for table in sorted(tables, key=lambda t: t.name):
-        visit(table, frozenset())
-    return list(done.values())
+def _read_first(views: list[SchemaObject]) -> list[SchemaObject]:
+    """Views by name, each after the views its text names (DuckDB records no
+    dependencies of a view: a name that only looks like one just orders more)."""
+    by_name = {v.name.lower(): v for v in views}
+    words = {key: set(re.findall(r"[\w.]+", v.definition.lower())) for key, v in by_name.items()}
+    needs = {key: {other for other in by_name if other != key and other in words[key]}
+             for key in by_name}
+    return [by_name[key] for key in _dependencies_first(needs)]
 
 
 def _terminated(sql: str) -> str:
@@ -198,8 +219,8 @@ class DuckdbCatalog:
         groups.append(("tables", [t.definition for t in _referenced_first(model.tables)]))
         groups.append(("indexes", [i.definition for i in sorted(model.indexes,
                                                                   key=lambda i: i.name)]))
-        # views in creation order: one may read another
-        groups.append(("views", [o.definition for o in model.objects if o.kind == "view"]))
+        views = [o for o in model.objects if o.kind == "view"]
+        groups.append(("views", [o.definition for o in _read_first(views)]))
         groups.append(("macros", [o.definition for o in sorted(model.objects,
                                                                key=lambda o: o.name)
                                   if o.kind == "function"]))
@@ -219,19 +240,23 @@ class DuckdbCatalog:
         return "\n".join(out) + "\n"
 
     def rebuild_script(self) -> tuple[str, str]:
+        model = self.schema()
         objects = self._objects()
         first = [o for o in objects if o[0] in _FIRST]
-        later = [o for o in objects if o[0] not in _FIRST]
         up: list[str] = [self._sequence_sql(o[1]) if o[0] == "sequence" else o[2]
                           for o in first]
-        tables = self._tables()
-        up.extend(_terminated(sql) for _, _, sql in tables)
-        for schema, table, _ in tables:  # creation order: a referenced table comes first
-            up.extend(self._inserts(schema, table))
-        up.extend(i.definition for i in self.schema().indexes)
+        tables = _referenced_first(model.tables)  # also the order rows can go in
+        up.extend(t.definition for t in tables)
+        for table in tables:
+            schema, _, bare = table.name.rpartition(".")
+            up.extend(self._inserts(schema or "main", bare))
+        up.extend(i.definition for i in model.indexes)
+        views = {o.name: o for o in _read_first([o for o in model.objects if o.kind == "view"])}
+        later = sorted((o for o in objects if o[0] not in _FIRST),
+                       key=lambda o: list(views).index(o[1]) if o[0] == "view" else len(views))
         up.extend(o[2] for o in later)
         down = [o[3] for o in reversed(later)]
-        down.extend(f"DROP TABLE {quote(self._name(s, t))};" for s, t, _ in reversed(tables))
+        down.extend(f"DROP TABLE {quote(t.name)};" for t in reversed(tables))
         down.extend(o[3] for o in reversed(first))
         return "\n".join(up) + "\n", "\n".join(down) + "\n"
 

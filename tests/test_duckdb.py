@@ -468,3 +468,34 @@ def test_a_full_disk_at_commit_is_reported_and_nothing_applied(proj: Path) -> No
     r = run(proj, "up")
     assert r.code == 0, r
     assert query(db, "SELECT count(*) FROM big") == [(200000,)]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_stops_a_long_statement_and_rolls_back(proj: Path, signum: int,
+                                                        code: int) -> None:
+    """Python would run the handler only after the statement; DuckDB is interrupted."""
+    migration(proj, "20260104000000", "long",
+              "CREATE TABLE early (x INTEGER);\n"
+              "SELECT sum(range) FROM range(1000000000000);\n")  # hours of work
+    assert run(proj, "up", "--to", V3).code == 0
+    proc = subprocess.Popen([sys.executable, "-m", "migrator", "-u", URL, "up"], cwd=proj,
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        lock = proj / "app.db.migrator-lock"
+        deadline = time.monotonic() + 30
+        while f"pid {proc.pid}" not in (lock.read_text() if lock.exists() else ""):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)  # well inside the long statement
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "interrupted by" in err
+    db = proj / "app.db"
+    assert applied(db) == [V1, V2, V3]
+    assert "early" not in tables(db)

@@ -30,11 +30,12 @@ import duckdb
 from migrator.backends.base import Journal, SpanRunner, transaction
 from migrator.backends.duckdb.split import split, statement_bounds
 from migrator.backends.rows import RowStore
-from migrator.errors import ConfigError, DbError, LockError, MigratorError
+from migrator.errors import ConfigError, DbError, Interrupted, LockError, MigratorError
 from migrator.state import COLUMNS, StateSql, is_ours
 
 if TYPE_CHECKING:
     from migrator.backends.duckdb.catalog import DuckdbCatalog
+    from migrator.backends.duckdb.interrupt import Interrupter
     from migrator.splitting import Statement
 
 MEMORY = ":memory:"
@@ -104,6 +105,7 @@ class DuckdbBackend(RowStore):
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._in_tx = False
         self._last_sql = ""
+        self._interrupter: Interrupter | None = None
         if path != MEMORY and not Path(path).parent.is_dir():
             raise ConfigError(
                 f"cannot open database {path}: directory {Path(path).parent} does not exist"
@@ -138,6 +140,10 @@ class DuckdbBackend(RowStore):
                     raise self._busy(holder, timeout) from exc
                 time.sleep(_POLL)
         conn.execute("SET SESSION errors_as_json = true")  # positions for file:line:column
+        if not self.readonly:
+            from migrator.backends.duckdb.interrupt import Interrupter
+
+            self._interrupter = Interrupter(conn)  # Ctrl-C stops a long statement
         return conn
 
     def _holder(self, exc: duckdb.Error) -> str | None:
@@ -166,6 +172,9 @@ class DuckdbBackend(RowStore):
         )
 
     def close(self) -> None:
+        if self._interrupter is not None:
+            self._interrupter.close()
+            self._interrupter = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -239,8 +248,14 @@ class DuckdbBackend(RowStore):
         if self._conn is None or not self._in_tx:
             return
         self._in_tx = False
-        with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT ended it
-            self._conn.execute("ROLLBACK")
+        for _ in range(2):
+            try:
+                self._conn.execute("ROLLBACK")
+                return
+            except duckdb.InterruptException:
+                continue  # an interrupt meant for the statement before: once more
+            except duckdb.TransactionException:
+                return  # a failed COMMIT ended it
 
     def in_transaction(self) -> bool:
         return self._in_tx
@@ -248,7 +263,13 @@ class DuckdbBackend(RowStore):
     def execute(self, sql: str) -> None:
         self._last_sql = sql
         conn = self.conn
-        conn.execute(sql)
+        try:
+            conn.execute(sql)
+        except (RuntimeError, duckdb.InterruptException) as exc:  # "Query interrupted"
+            signum = self._interrupter.signal_heard(1.0) if self._interrupter else None
+            if signum is not None:
+                raise Interrupted(signum) from exc
+            raise
         if conn.description is not None:
             conn.complete()  # run a SELECT to its end
         if sql[0] in "ABCERSabcers":

@@ -154,7 +154,8 @@ class DuckdbCatalog:
 
     def _objects(self) -> list[tuple[str, str, str, str]]:
         """(kind, name, definition, drop statement) of the objects besides tables and
-        indexes, in the order they can be created: schemas, types, sequences, views, macros."""
+        indexes, kind by kind in the order kinds can be created: schemas, types, sequences,
+        views, macros."""
         found: list[tuple[str, str, str, str]] = []
         own_schema = self.backend.sql.table.rpartition(".")[0].lower()
         for (name,) in self._rows(

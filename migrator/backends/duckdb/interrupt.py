@@ -73,7 +73,7 @@ class Interrupter:
         if not self._active:
             return
         self._active = False
-        with contextlib.suppress(ValueError):  # closed from another thread: leave it
+        with contextlib.suppress(ValueError, OSError):  # another thread, or a stale fd
             signal.set_wakeup_fd(self._previous)
         with contextlib.suppress(OSError):
             self._receive.shutdown(socket.SHUT_RDWR)

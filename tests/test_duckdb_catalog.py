@@ -62,7 +62,9 @@ def catalog(db: Path, *, readonly: bool = True) -> Iterator[DuckdbCatalog]:
                            busy_timeout=5.0)
     assert isinstance(backend, DuckdbBackend)
     try:
-        yield backend.catalog()
+        walker = backend.catalog()
+        assert isinstance(walker, DuckdbCatalog)
+        yield walker
     finally:
         backend.close()
 

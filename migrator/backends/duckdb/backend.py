@@ -34,7 +34,7 @@ from migrator.errors import ConfigError, DbError, Interrupted, LockError, Migrat
 from migrator.state import COLUMNS, StateSql, is_ours
 
 if TYPE_CHECKING:
-    from migrator.backends.duckdb.catalog import DuckdbCatalog
+    from migrator.backends.base import Backend, Catalog
     from migrator.backends.duckdb.interrupt import Interrupter
     from migrator.splitting import Statement
 
@@ -186,7 +186,7 @@ class DuckdbBackend(RowStore):
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
         return statement_bounds(text)
 
-    def catalog(self) -> DuckdbCatalog:
+    def catalog(self) -> Catalog:
         from migrator.backends.duckdb.catalog import DuckdbCatalog
 
         return DuckdbCatalog(self)
@@ -361,3 +361,10 @@ def open_backend(
 ) -> DuckdbBackend:
     return DuckdbBackend(duckdb_path(url), table=table, readonly=readonly,
                          busy_timeout=busy_timeout)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(backend: DuckdbBackend) -> Backend:
+        """mypy checks here that the class fills the Backend protocol."""
+        return backend

@@ -331,7 +331,11 @@ def test_second_run_exits_4_naming_the_holder(migrated: Path,
     r = run(migrated, "status")
     assert r.code == 4, r
     assert f"pid {paused.pid}" in r.err and "even to read" in r.err
-    assert time.monotonic() - started < 40
+    r = run(migrated, "--json", "up")
+    assert r.code == 4, r
+    assert r.json()["error"]["kind"] == "locked"
+    assert f"pid {paused.pid}" in r.json()["error"]["message"]
+    assert time.monotonic() - started < 60
     assert paused.stdin is not None
     paused.stdin.write("\n")
     paused.stdin.close()

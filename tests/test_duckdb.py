@@ -503,3 +503,31 @@ def test_a_signal_stops_a_long_statement_and_rolls_back(proj: Path, signum: int,
     db = proj / "app.db"
     assert applied(db) == [V1, V2, V3]
     assert "early" not in tables(db)
+
+
+def test_use_and_set_schema_do_not_move_the_bookkeeping(proj: Path) -> None:
+    migration(proj, "20260104000000", "elsewhere",
+              "CREATE SCHEMA s;\nSET schema = 's';\nCREATE TABLE y (a INTEGER);\n")
+    migration(proj, "20260105000000", "other_file",
+              "-- migrator: no-transaction\nATTACH 'other.db' AS o;\nUSE o;\n"
+              "CREATE TABLE x (a INTEGER);\n")
+    r = run(proj, "up")
+    assert r.code == 0, r
+    db = proj / "app.db"
+    assert applied(db)[-2:] == ["20260104000000", "20260105000000"]
+    assert query(db, "SELECT schema_name FROM duckdb_tables() WHERE table_name = 'y'") \
+        == [("s",)]
+    assert tables(proj / "other.db") == ["x"]
+
+
+def test_a_transactional_file_writing_another_database_is_refused_cleanly(proj: Path) -> None:
+    assert run(proj, "up").code == 0
+    migration(proj, "20260104000000", "two_dbs",
+              "ATTACH 'other.db' AS o;\nUSE o;\nCREATE TABLE x (a INTEGER);\n")
+    r = run(proj, "up")
+    assert r.code == 1, r
+    no_traceback(r)
+    assert "one transaction write to one database only" in r.err
+    assert "no-transaction" in r.err
+    assert applied(proj / "app.db") == [V1, V2, V3]
+    assert tables(proj / "other.db") == []

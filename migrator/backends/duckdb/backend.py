@@ -44,6 +44,7 @@ _HELD_BY = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<p
 _OTHER_MODE = "different configuration"
 _OPENS = ("BEGIN", "START")
 _ENDS = ("COMMIT", "END", "ROLLBACK", "ABORT")
+_MOVES = ("USE", "SET", "RESET")  # may change where unqualified names resolve
 _WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -69,6 +70,10 @@ def duckdb_path(url: str) -> str:
         raise ConfigError(f"duckdb URL {shown} names no file; write duckdb:///relative.db "
                           "or duckdb:////absolute/path.db")
     return path
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def error_parts(exc: BaseException) -> tuple[str, int | None]:
@@ -104,6 +109,8 @@ class DuckdbBackend(RowStore):
         self.busy_timeout = busy_timeout
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._in_tx = False
+        self._moved = False  # a statement may have moved the session off its database
+        self._home = ""
         self._last_sql = ""
         self._interrupter: Interrupter | None = None
         if path != MEMORY and not Path(path).parent.is_dir():
@@ -140,6 +147,8 @@ class DuckdbBackend(RowStore):
                     raise self._busy(holder, timeout) from exc
                 time.sleep(_POLL)
         conn.execute("SET SESSION errors_as_json = true")  # positions for file:line:column
+        home = conn.execute("SELECT current_database(), current_schema()").fetchone()
+        self._home = f"{_quote(str(home[0]))}.{_quote(str(home[1]))}" if home else ""
         if not self.readonly:
             from migrator.backends.duckdb.interrupt import Interrupter
 
@@ -195,6 +204,7 @@ class DuckdbBackend(RowStore):
 
     def _columns(self) -> list[str] | None:
         schema, _, table = self.sql.table.rpartition(".")
+        self._go_home()
         rows = self.conn.execute(
             "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
             "AND lower(schema_name) = lower(coalesce(?, current_schema())) "
@@ -221,8 +231,30 @@ class DuckdbBackend(RowStore):
                 self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.conn.execute(self.sql.create())
 
+    def _go_home(self) -> None:
+        if self._moved:
+            self.conn.execute(f"USE {self._home}")
+            self._moved = False
+
     def _query(self, sql: str, params: tuple[object, ...] = ()) -> Any:
-        return self.conn.execute(sql, params)
+        """A bookkeeping query, in the database and schema the URL opened even after
+        a migration's USE or SET schema moved the session elsewhere."""
+        try:
+            self._go_home()
+            return self.conn.execute(sql, params)
+        except duckdb.Error as exc:
+            message = error_parts(exc)[0].rstrip(".")
+            hint = ""
+            if "single attached database" in message:
+                hint = (" DuckDB lets one transaction write to one database only: a file that "
+                        "writes to another attached database needs '-- migrator: "
+                        "no-transaction'.")
+            raise MigratorError(
+                f"the bookkeeping table {self.sql.table} in {self.path} could not be read or "
+                f"written: {message}.{hint} A migration running in a transaction was rolled "
+                "back with it; a no-transaction file's statements stay, and it was not "
+                "recorded"
+            ) from exc
 
     # -- transactions ---------------------------------------------------------
 
@@ -272,13 +304,15 @@ class DuckdbBackend(RowStore):
             raise
         if conn.description is not None:
             conn.complete()  # run a SELECT to its end
-        if sql[0] in "ABCERSabcers":
+        if sql[0] in "ABCERSUabcersu":
             word = _WORD.match(sql)
             kind = word.group().upper() if word else ""
             if kind in _OPENS:
                 self._in_tx = True
             elif kind in _ENDS:
                 self._in_tx = False
+            elif kind in _MOVES:
+                self._moved = True
 
     @contextlib.contextmanager
     def foreign_keys_off(self) -> Iterator[None]:

@@ -48,30 +48,6 @@ _MOVES = ("USE", "SET", "RESET")  # may change where unqualified names resolve
 _WORD = re.compile(r"[A-Za-z]+")
 
 
-def duckdb_path(url: str) -> str:
-    """The file in ``duckdb:///relative.db`` or ``duckdb:////absolute.db``."""
-    from migrator.config import redact_url
-
-    shown = repr(redact_url(url))
-    scheme, sep, rest = url.partition("://")
-    if scheme.lower() != "duckdb" or not sep:
-        raise ConfigError(f"not a duckdb URL: {shown}; write duckdb:///relative.db "
-                          "or duckdb:////absolute/path.db")
-    if "?" in rest or "#" in rest:
-        raise ConfigError(f"duckdb URL {shown} has query parameters, which migrator "
-                          "does not use")
-    if not rest.startswith("/"):
-        raise ConfigError(f"duckdb URL {shown} has a host part; write duckdb:///relative.db "
-                          "or duckdb:////absolute/path.db")
-    path = rest[1:]
-    if "\0" in path:
-        raise ConfigError(f"duckdb URL {shown} has a NUL byte in its path")
-    if not path or path.endswith("/"):
-        raise ConfigError(f"duckdb URL {shown} names no file; write duckdb:///relative.db "
-                          "or duckdb:////absolute/path.db")
-    return path
-
-
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -393,6 +369,8 @@ class DuckdbBackend(RowStore):
 def open_backend(
     url: str, *, table: str, readonly: bool, busy_timeout: float
 ) -> DuckdbBackend:
+    from migrator.backends.duckdb.url import duckdb_path
+
     return DuckdbBackend(duckdb_path(url), table=table, readonly=readonly,
                          busy_timeout=busy_timeout)
 

@@ -531,3 +531,15 @@ def test_a_transactional_file_writing_another_database_is_refused_cleanly(proj: 
     assert "no-transaction" in r.err
     assert applied(proj / "app.db") == [V1, V2, V3]
     assert tables(proj / "other.db") == []
+
+
+def test_without_the_driver_the_extra_is_named(tmp_path: Path) -> None:
+    code = ("import sys; sys.modules['duckdb'] = None\n"  # as if it were not installed
+            "from migrator.cli import main\n"
+            "sys.exit(main(['-u', 'duckdb:///x.db', 'status']))")
+    (tmp_path / "migrations").mkdir()
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=clean_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc
+    assert "Traceback" not in proc.stderr
+    assert "pip install 'migrator[duckdb]'" in proc.stderr

@@ -150,8 +150,8 @@ class DuckdbBackend(RowStore):
 
     def _busy(self, holder: str, timeout: float) -> LockError:
         return LockError(
-            f"database {self.path} is in use by another process, which did not close it "
-            f"within {timeout:g}s: held by {holder}. DuckDB lets no other process open a "
+            f"database {self.path} is open elsewhere and was not closed within "
+            f"{timeout:g}s: held by {holder}. DuckDB lets no other process open a "
             "file, even to read, while one has it open for writing. Retry when it is done, "
             "or raise --lock-timeout"
         )

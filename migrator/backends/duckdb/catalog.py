@@ -20,16 +20,18 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from migrator.backends.base import ScratchSpace
-from migrator.backends.duckdb.backend import MEMORY
+from migrator.backends.duckdb.url import MEMORY
 from migrator.errors import ConfigError
 from migrator.schema import Column, Constraint, Index, Schema, SchemaObject, Table
 from migrator.state import COLUMNS, sql_literal
 
 if TYPE_CHECKING:
-    from migrator.backends.duckdb.backend import DuckdbBackend
+    import duckdb
+
+    from migrator.state import AppliedMigration, StateSql
 
 _HERE = "database_name = current_database() AND NOT internal"
 _KINDS = {"PRIMARY KEY": "primary", "FOREIGN KEY": "foreign", "UNIQUE": "unique",
@@ -88,10 +90,45 @@ def _terminated(sql: str) -> str:
     return text if text.endswith(";") else text + ";"
 
 
+class Session(Protocol):
+    """What the catalog uses of the backend that opened the file.
+
+    The backend imports this module for ``catalog()``; naming it here by
+    these members instead keeps the two modules out of an import cycle.
+    """
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def readonly(self) -> bool: ...
+
+    @property
+    def exists(self) -> bool:
+        """False for a file a read-only open did not find: it reads as empty."""
+        ...
+
+    @property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        """The connection, opened on first use; it holds DuckDB's file lock."""
+        ...
+
+    @property
+    def sql(self) -> StateSql:
+        """The bookkeeping table, left out of the schema and dumped as rows."""
+        ...
+
+    def applied(self) -> list[AppliedMigration]: ...
+
+    def dry_run_sql(self) -> dict[str, str]:
+        """The dump takes its ``now`` expression from here."""
+        ...
+
+
 class DuckdbCatalog:
     """The Catalog protocol over one DuckDB file (``DuckdbBackend.catalog()``)."""
 
-    def __init__(self, backend: DuckdbBackend) -> None:
+    def __init__(self, backend: Session) -> None:
         self.backend = backend
 
     def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:

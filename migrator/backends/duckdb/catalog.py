@@ -338,21 +338,29 @@ class DuckdbCatalog:
 
     @contextlib.contextmanager
     def copy(self) -> Iterator[ScratchSpace]:
-        """The file (and its WAL) copied while our connection keeps other writers out."""
+        """The file (and its WAL) copied while our connection keeps other writers out;
+        ``size_bytes`` counts both, as copied."""
         backend = self.backend
         if backend.path == MEMORY:
             raise ConfigError("an in-memory DuckDB database has no file to copy")
         directory = Path(tempfile.mkdtemp(prefix="migrator-duckdb-"))
         target = directory / "copy.duckdb"
         try:
+            size = 0
             if backend.exists:
                 conn = backend.conn  # DuckDB's lock: no other process writes meanwhile
                 if not backend.readonly:
                     conn.execute("CHECKPOINT")
-                shutil.copyfile(backend.path, target)
+                size = _copied(Path(backend.path), target)
                 wal = Path(backend.path + ".wal")
                 if wal.exists():
-                    shutil.copyfile(wal, Path(str(target) + ".wal"))
-            yield ScratchSpace(f"duckdb:///{target}", backend.sql.table, "")
+                    size += _copied(wal, Path(str(target) + ".wal"))
+            yield ScratchSpace(f"duckdb:///{target}", backend.sql.table, "", size)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _copied(source: Path, target: Path) -> int:
+    """Copy one file; the bytes written."""
+    shutil.copyfile(source, target)
+    return target.stat().st_size

@@ -164,13 +164,13 @@ class SqliteCatalog:
 
     @contextlib.contextmanager
     def copy(self) -> Iterator[ScratchSpace]:
-        """A backup-API copy of the real file (read-only open) in a temporary directory."""
+        """A backup-API copy of the real file (read-only open) in a temporary directory;
+        ``size_bytes`` is the copy's, which holds what a WAL beside the source held."""
         source = self._file()
         with tempfile.TemporaryDirectory(prefix="migrator-copy-") as directory:
             db = Path(directory) / source.name
             copy_database(source, db)
-            yield ScratchSpace(f"sqlite:///{db}", self.state.table, "",
-                              source.stat().st_size)
+            yield ScratchSpace(f"sqlite:///{db}", self.state.table, "", db.stat().st_size)
 
 
 def _terminated(sql: str) -> str:

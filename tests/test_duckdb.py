@@ -227,6 +227,35 @@ def test_foreign_keys_off_is_refused(proj: Path) -> None:
     assert applied(proj / "app.db") == [V1, V2, V3]
 
 
+
+def test_rehearse_reports_the_bytes_copied_file_and_wal(migrated: Path) -> None:
+    db = migrated / "app.db"
+    r = run(migrated, "--json", "rehearse")
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["ok"] is True and doc["pending"] == ["20260104000000_create_d"]
+    assert doc["size_bytes"] == db.stat().st_size > 0
+    assert not (migrated / "app.db.wal").exists()
+    # a process that dies with a transaction committed only to the WAL leaves it beside
+    # the file; a read-only open keeps it there, and the copy takes both
+    subprocess.run([sys.executable, "-c",
+                    "import duckdb, os\n"
+                    "c = duckdb.connect('app.db')\n"
+                    "c.execute(\"INSERT INTO c SELECT 'row ' || range FROM range(2000)\")\n"
+                    "os._exit(0)"], cwd=migrated, env=clean_env(), check=True, timeout=60)
+    wal = migrated / "app.db.wal"
+    assert wal.stat().st_size > 0
+    sizes = db.stat().st_size + wal.stat().st_size
+    migration(migrated, "20260105000000", "count_c",
+              "CREATE TABLE c_count AS SELECT count(*) AS n FROM c;\n"
+              "SELECT CASE WHEN n = 2001 THEN 1 ELSE error('lost the WAL') END FROM c_count;\n")
+    r = run(migrated, "rehearse", "--json")
+    assert r.code == 0, r
+    assert r.json()["size_bytes"] == sizes
+    assert f"({sizes:,} bytes, copied in" in r.err
+    assert db.stat().st_size + wal.stat().st_size == sizes  # the source was only read
+
+
 # -- drift and bad input ------------------------------------------------------------
 
 

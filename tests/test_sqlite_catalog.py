@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -169,7 +170,7 @@ def test_copy_is_faithful_and_never_writes_the_source(tmp_path: Path, catalog_of
     catalog = catalog_of(db)
     with catalog.copy() as space:
         copy = Path(space.url.removeprefix("sqlite:///"))
-        assert copy != db and space.size_bytes == db.stat().st_size
+        assert copy != db and space.size_bytes == copy.stat().st_size == db.stat().st_size
         assert catalog_of(copy).rebuild_script() == catalog.rebuild_script()
         other = sqlite3.connect(copy)
         other.execute("DROP TABLE members")
@@ -179,6 +180,35 @@ def test_copy_is_faithful_and_never_writes_the_source(tmp_path: Path, catalog_of
     conn.close()
     assert not copy.parent.exists()
     assert fingerprint(db)[0] == before[0]
+
+
+def test_rehearse_reports_the_bytes_copied_with_what_the_wal_holds(tmp_path: Path) -> None:
+    db = build(tmp_path / "a.db", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);")
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "1_count.up.sql").write_text(
+        "CREATE TABLE counted AS SELECT count(*) AS n FROM users;\n")
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # the new pages stay in the WAL
+    try:
+        conn.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                     "WHERE i < 5000) INSERT INTO users (email) SELECT 'u' || i || '@x' FROM n")
+        size = (conn.execute("PRAGMA page_count").fetchone()[0]
+                * conn.execute("PRAGMA page_size").fetchone()[0])
+        assert db.stat().st_size < size  # the file alone would undercount
+        cli = subprocess.run(
+            [sys.executable, "-m", "migrator", "-u", "sqlite:///a.db", "rehearse", "--json"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+        assert cli.returncode == 0, cli.stderr
+        doc = json.loads(cli.stdout)
+        assert doc["ok"] is True and doc["pending"] == ["1_count"]
+        assert doc["size_bytes"] == size
+        assert f"({size:,} bytes, copied in" in cli.stderr
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'counted'").fetchall() \
+            == []  # the real file was only read
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize(("target", "needle"), [

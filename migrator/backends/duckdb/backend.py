@@ -29,6 +29,7 @@ import duckdb
 
 from migrator.backends.base import Journal, SpanRunner, transaction
 from migrator.backends.duckdb.split import split, statement_bounds
+from migrator.backends.duckdb.url import MEMORY
 from migrator.backends.rows import RowStore
 from migrator.errors import ConfigError, DbError, Interrupted, LockError, MigratorError
 from migrator.state import COLUMNS, StateSql, is_ours
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from migrator.backends.duckdb.interrupt import Interrupter
     from migrator.splitting import Statement
 
-MEMORY = ":memory:"
 _POLL = 0.05
 _HELD_BY = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 _OTHER_MODE = "different configuration"

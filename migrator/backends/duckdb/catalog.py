@@ -20,16 +20,18 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from migrator.backends.base import ScratchSpace
-from migrator.backends.duckdb.backend import MEMORY
+from migrator.backends.duckdb.url import MEMORY
 from migrator.errors import ConfigError
 from migrator.schema import Column, Constraint, Index, Schema, SchemaObject, Table
 from migrator.state import COLUMNS, sql_literal
 
 if TYPE_CHECKING:
-    from migrator.backends.duckdb.backend import DuckdbBackend
+    import duckdb
+
+    from migrator.state import AppliedMigration, StateSql
 
 _HERE = "database_name = current_database() AND NOT internal"
 _KINDS = {"PRIMARY KEY": "primary", "FOREIGN KEY": "foreign", "UNIQUE": "unique",
@@ -88,10 +90,45 @@ def _terminated(sql: str) -> str:
     return text if text.endswith(";") else text + ";"
 
 
+class Session(Protocol):
+    """What the catalog uses of the backend that opened the file.
+
+    The backend imports this module for ``catalog()``; naming it here by
+    these members instead keeps the two modules out of an import cycle.
+    """
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def readonly(self) -> bool: ...
+
+    @property
+    def exists(self) -> bool:
+        """False for a file a read-only open did not find: it reads as empty."""
+        ...
+
+    @property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        """The connection, opened on first use; it holds DuckDB's file lock."""
+        ...
+
+    @property
+    def sql(self) -> StateSql:
+        """The bookkeeping table, left out of the schema and dumped as rows."""
+        ...
+
+    def applied(self) -> list[AppliedMigration]: ...
+
+    def dry_run_sql(self) -> dict[str, str]:
+        """The dump takes its ``now`` expression from here."""
+        ...
+
+
 class DuckdbCatalog:
     """The Catalog protocol over one DuckDB file (``DuckdbBackend.catalog()``)."""
 
-    def __init__(self, backend: DuckdbBackend) -> None:
+    def __init__(self, backend: Session) -> None:
         self.backend = backend
 
     def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
@@ -301,21 +338,29 @@ class DuckdbCatalog:
 
     @contextlib.contextmanager
     def copy(self) -> Iterator[ScratchSpace]:
-        """The file (and its WAL) copied while our connection keeps other writers out."""
+        """The file (and its WAL) copied while our connection keeps other writers out;
+        ``size_bytes`` counts both, as copied."""
         backend = self.backend
         if backend.path == MEMORY:
             raise ConfigError("an in-memory DuckDB database has no file to copy")
         directory = Path(tempfile.mkdtemp(prefix="migrator-duckdb-"))
         target = directory / "copy.duckdb"
         try:
+            size = 0
             if backend.exists:
                 conn = backend.conn  # DuckDB's lock: no other process writes meanwhile
                 if not backend.readonly:
                     conn.execute("CHECKPOINT")
-                shutil.copyfile(backend.path, target)
+                size = _copied(Path(backend.path), target)
                 wal = Path(backend.path + ".wal")
                 if wal.exists():
-                    shutil.copyfile(wal, Path(str(target) + ".wal"))
-            yield ScratchSpace(f"duckdb:///{target}", backend.sql.table, "")
+                    size += _copied(wal, Path(str(target) + ".wal"))
+            yield ScratchSpace(f"duckdb:///{target}", backend.sql.table, "", size)
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _copied(source: Path, target: Path) -> int:
+    """Copy one file; the bytes written."""
+    shutil.copyfile(source, target)
+    return target.stat().st_size

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from migrator.errors import ConfigError
 
+MEMORY = ":memory:"  # the path DuckDB opens as an in-memory database, with no file
+
 
 def duckdb_path(url: str) -> str:
     """The file in ``duckdb:///relative.db`` or ``duckdb:////absolute.db``."""

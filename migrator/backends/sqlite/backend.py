@@ -23,6 +23,7 @@ from migrator.errors import ConfigError, DbError, LockError
 from migrator.state import COLUMNS, StateSql, is_ours
 
 if TYPE_CHECKING:
+    from migrator.backends.base import Backend
     from migrator.splitting import Statement
 
 MEMORY = ":memory:"
@@ -328,7 +329,6 @@ class SqliteBackend(RowStore):
             "delete": f"DELETE FROM {self.sql.qualified} WHERE version =",
         }
 
-
     def catalog(self) -> Catalog:
         from migrator.backends.sqlite.catalog import SqliteCatalog  # the DBA commands only
 
@@ -343,3 +343,10 @@ def open_backend(
     return SqliteBackend(
         sqlite_path(url), table=table, readonly=readonly, busy_timeout=busy_timeout
     )
+
+
+if TYPE_CHECKING:
+
+    def _conforms(backend: SqliteBackend) -> Backend:
+        """mypy checks here that the class fills the Backend protocol."""
+        return backend

@@ -13,7 +13,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from migrator.backends.base import ScratchSpace
 from migrator.backends.sqlite.rebuild import quote_name, rebuild_script
@@ -24,15 +24,36 @@ from migrator.schema import Index, Schema, SchemaObject, Table
 from migrator.state import sql_literal
 
 if TYPE_CHECKING:
-    from migrator.backends.sqlite.backend import SqliteBackend
+    from migrator.state import StateSql
 
 _HEADINGS = {"table": "tables", "index": "indexes", "view": "views", "trigger": "triggers"}
 NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 MEMORY = ":memory:"
 
 
+class Session(Protocol):
+    """What the catalog uses of the backend that opened the file.
+
+    The backend imports this module for ``catalog()``; naming it here by
+    these three members instead keeps the two modules out of an import cycle.
+    """
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def sql(self) -> StateSql:
+        """The bookkeeping table, left out of the schema and dumped as rows."""
+        ...
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection; RuntimeError when a read-only open found no file."""
+        ...
+
+
 class SqliteCatalog:
-    def __init__(self, backend: SqliteBackend) -> None:
+    def __init__(self, backend: Session) -> None:
         self.backend = backend
         self.state = backend.sql
 
@@ -143,13 +164,13 @@ class SqliteCatalog:
 
     @contextlib.contextmanager
     def copy(self) -> Iterator[ScratchSpace]:
-        """A backup-API copy of the real file (read-only open) in a temporary directory."""
+        """A backup-API copy of the real file (read-only open) in a temporary directory;
+        ``size_bytes`` is the copy's, which holds what a WAL beside the source held."""
         source = self._file()
         with tempfile.TemporaryDirectory(prefix="migrator-copy-") as directory:
             db = Path(directory) / source.name
             copy_database(source, db)
-            yield ScratchSpace(f"sqlite:///{db}", self.state.table, "",
-                              source.stat().st_size)
+            yield ScratchSpace(f"sqlite:///{db}", self.state.table, "", db.stat().st_size)
 
 
 def _terminated(sql: str) -> str:

@@ -7,6 +7,7 @@ command lives beside its parser in a module of this package (see catalog.py).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -36,17 +37,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
     except UsageError as exc:
         return _usage_error(exc, "--json" in argv)
-    from migrator.cli import envfile
     from migrator.cli.context import Context
     from migrator.cli.options import GlobalOptions
 
     options = GlobalOptions.from_namespace(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        # before the Context: a .env file may set NO_COLOR as well as DATABASE_URL
-        envfile.load(options.env_file, skip=options.no_env_file)
-    except ConfigError as exc:
-        return int(Context.create(options).fail(exc))
+    # Before the Context: a .env file may set NO_COLOR as well as DATABASE_URL.
+    # Most runs have none, and then do not import the reader.
+    if not options.no_env_file and (options.env_file or os.path.exists(".env")):
+        from migrator.cli import envfile
+
+        try:
+            envfile.load(options.env_file)
+        except ConfigError as exc:
+            return int(Context.create(options).fail(exc))
     ctx = Context.create(options)
     try:
         try:

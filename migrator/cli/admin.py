@@ -1,7 +1,5 @@
 """``new``, ``baseline``, ``unlock``, ``repair`` and ``wait``: files, bookkeeping, the server."""
 
-from __future__ import annotations
-
 import argparse
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -19,7 +17,7 @@ class NewOptions(NamedTuple):
     layout: str
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> NewOptions:
+    def from_args(cls, args: argparse.Namespace) -> "NewOptions":
         return cls(args.name, args.layout)
 
 
@@ -28,7 +26,7 @@ def _new_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", choices=("pair", "dir"), default="pair")
 
 
-def new(ctx: Context, opts: NewOptions) -> ExitCode:
+def new(ctx: "Context", opts: NewOptions) -> ExitCode:
     from migrator.output import dump_json
     from migrator.scaffold import new_migration
 
@@ -44,7 +42,7 @@ class VersionOptions(NamedTuple):
     version: str
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> VersionOptions:
+    def from_args(cls, args: argparse.Namespace) -> "VersionOptions":
         return cls(args.version)
 
 
@@ -52,7 +50,7 @@ def _version_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("version", metavar="VERSION")
 
 
-def baseline(ctx: Context, opts: VersionOptions) -> ExitCode:
+def baseline(ctx: "Context", opts: VersionOptions) -> ExitCode:
     from migrator.output import dump_json
 
     recorded = ctx.migrator().baseline(opts.version)
@@ -65,7 +63,7 @@ def baseline(ctx: Context, opts: VersionOptions) -> ExitCode:
     return ExitCode.OK
 
 
-def _message(ctx: Context, message: str) -> ExitCode:
+def _message(ctx: "Context", message: str) -> ExitCode:
     if ctx.json:
         from migrator.output import dump_json
 
@@ -75,7 +73,7 @@ def _message(ctx: Context, message: str) -> ExitCode:
     return ExitCode.OK
 
 
-def unlock(ctx: Context, opts: NoOptions) -> ExitCode:
+def unlock(ctx: "Context", opts: NoOptions) -> ExitCode:
     return _message(ctx, ctx.migrator().unlock())
 
 
@@ -84,7 +82,7 @@ class RepairOptions(NamedTuple):
     applied: bool
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RepairOptions:
+    def from_args(cls, args: argparse.Namespace) -> "RepairOptions":
         return cls(args.version, bool(args.applied))
 
 
@@ -97,7 +95,7 @@ def _repair_parser(p: argparse.ArgumentParser) -> None:
                          help="none of it is in effect: remove its row")
 
 
-def repair(ctx: Context, opts: RepairOptions) -> ExitCode:
+def repair(ctx: "Context", opts: RepairOptions) -> ExitCode:
     return _message(ctx, ctx.migrator().repair(opts.version, applied=opts.applied))
 
 
@@ -105,7 +103,7 @@ class WaitOptions(NamedTuple):
     timeout: float
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> WaitOptions:
+    def from_args(cls, args: argparse.Namespace) -> "WaitOptions":
         return cls(args.timeout)
 
 
@@ -114,7 +112,7 @@ def _wait_parser(p: argparse.ArgumentParser) -> None:
                    help="give up after this long (default 60)")
 
 
-def wait(ctx: Context, opts: WaitOptions) -> ExitCode:
+def wait(ctx: "Context", opts: WaitOptions) -> ExitCode:
     from migrator.output import dump_json
 
     waited = ctx.migrator().wait(max(float(opts.timeout), 0.0))
@@ -157,6 +155,6 @@ COMMANDS: dict[str, Command] = {
         examples=("migrator wait --timeout 30 && migrator up",
                   "migrator up --wait   # the same in one command"),
         exits=(("0", "the server accepts connections"),
-               ("2", "still unreachable after --timeout seconds, or a bad URL or password")),
+               ("2", "still unreachable after --timeout, or a bad URL or password")),
     ),
 }

@@ -1,7 +1,5 @@
 """``up`` (dbmate: ``migrate``), ``down`` (dbmate: ``rollback``) and ``redo``."""
 
-from __future__ import annotations
-
 import argparse
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -17,7 +15,7 @@ RUN_EXITS = (
     ("0", "done (or nothing to do)"),
     ("1", "a migration failed and was rolled back; the ones before it stay applied"),
     ("3", "drift: an applied file changed or disappeared (see --allow-modified)"),
-    ("4", "another run holds the migration lock (see --lock-timeout, 'migrator unlock')"),
+    ("4", "another run holds the migration lock (see --lock-timeout, unlock)"),
 )
 
 
@@ -38,7 +36,7 @@ class UpOptions(NamedTuple):
     wait_timeout: float
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> UpOptions:
+    def from_args(cls, args: argparse.Namespace) -> "UpOptions":
         return cls(args.to, args.dry_run, args.allow_modified, args.allow_out_of_order,
                    args.single_transaction, args.dump, args.wait, args.wait_timeout)
 
@@ -69,7 +67,7 @@ class DownOptions(NamedTuple):
     dump: str | None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> DownOptions:
+    def from_args(cls, args: argparse.Namespace) -> "DownOptions":
         return cls(args.steps, args.to, args.all, args.dry_run, args.allow_modified, args.dump)
 
 
@@ -88,7 +86,7 @@ class RedoOptions(NamedTuple):
     steps: int
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RedoOptions:
+    def from_args(cls, args: argparse.Namespace) -> "RedoOptions":
         return cls(args.steps)
 
 
@@ -96,11 +94,11 @@ def _redo_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=positive, default=1, metavar="N")
 
 
-def _steps_json(steps: list[StepResult]) -> list[dict[str, object]]:
+def _steps_json(steps: "list[StepResult]") -> list[dict[str, object]]:
     return [s.to_json() for s in steps if not s.skipped]
 
 
-def _summary(ctx: Context, result: RunResult, verb: str) -> None:
+def _summary(ctx: "Context", result: "RunResult", verb: str) -> None:
     done = result.done
     if not done:
         ctx.reporter.say(f"nothing to {'apply' if verb == 'applied' else 'roll back'}")
@@ -110,7 +108,9 @@ def _summary(ctx: Context, result: RunResult, verb: str) -> None:
     ctx.reporter.say(f"{verb} {len(done)} migration{plural} in {total} ms")
 
 
-def _dry_run(ctx: Context, m: Migrator, items_of: str, opts: UpOptions | DownOptions) -> ExitCode:
+def _dry_run(
+    ctx: "Context", m: "Migrator", items_of: str, opts: UpOptions | DownOptions
+) -> ExitCode:
     from migrator.backends import open_backend
     from migrator.output import dry_run_script, dump_json
 
@@ -141,7 +141,7 @@ def _dry_run(ctx: Context, m: Migrator, items_of: str, opts: UpOptions | DownOpt
     return ExitCode.OK
 
 
-def wait_for_server(ctx: Context, m: Migrator, timeout: float) -> float:
+def wait_for_server(ctx: "Context", m: "Migrator", timeout: float) -> float:
     """Block until the database accepts a connection; say how long it took."""
     waited = m.wait(max(timeout, 0.0))
     if not ctx.json:
@@ -149,7 +149,7 @@ def wait_for_server(ctx: Context, m: Migrator, timeout: float) -> float:
     return waited
 
 
-def up(ctx: Context, opts: UpOptions) -> ExitCode:
+def up(ctx: "Context", opts: UpOptions) -> ExitCode:
     from migrator.output import dump_json
 
     m = ctx.migrator()
@@ -170,7 +170,7 @@ def up(ctx: Context, opts: UpOptions) -> ExitCode:
     return ExitCode.OK
 
 
-def down(ctx: Context, opts: DownOptions) -> ExitCode:
+def down(ctx: "Context", opts: DownOptions) -> ExitCode:
     from migrator.output import dump_json
 
     m = ctx.migrator()
@@ -188,7 +188,7 @@ def down(ctx: Context, opts: DownOptions) -> ExitCode:
     return ExitCode.OK
 
 
-def redo(ctx: Context, opts: RedoOptions) -> ExitCode:
+def redo(ctx: "Context", opts: RedoOptions) -> ExitCode:
     from migrator.output import dump_json
 
     rolled_back, applied = ctx.migrator().redo(steps=opts.steps)
@@ -209,8 +209,8 @@ COMMANDS: dict[str, Command] = {
             "migrator up --wait --wait-timeout 30 # in a container: wait for the server",
             "migrator migrate                     # dbmate's name for 'up'",
         ),
-        exits=(*RUN_EXITS, ("2", "usage or configuration error; with --wait, the server "
-                                 "was still unreachable after --wait-timeout seconds")),
+        exits=(*RUN_EXITS, ("2", "usage or configuration error, or (--wait) the server "
+                                 "stayed unreachable")),
     ),
     "down": command(
         "roll back migrations (default: the newest one)", _down_parser,

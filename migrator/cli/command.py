@@ -1,14 +1,16 @@
 """What a command is: its parser, its typed options, its handler, and its help epilog."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here nor in the command modules:
+# NamedTuple turns string annotations into ForwardRefs, compiling each one, which
+# doubles the cost of the options classes that --help creates.
 import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from migrator.errors import ExitCode
+
 if TYPE_CHECKING:
     from migrator.cli.context import Context
-    from migrator.errors import ExitCode
 
 Opts = TypeVar("Opts")
 Populate = Callable[[argparse.ArgumentParser], None]
@@ -21,7 +23,7 @@ class Command(NamedTuple):
 
     help: str
     populate: Populate
-    execute: Callable[[Context, argparse.Namespace], ExitCode]
+    execute: "Callable[[Context, argparse.Namespace], ExitCode]"
     examples: tuple[str, ...]
     exits: tuple[tuple[str, str], ...]
 
@@ -37,14 +39,14 @@ def command(
     help: str,
     populate: Populate,
     options: Callable[[argparse.Namespace], Opts],
-    run: Callable[[Context, Opts], ExitCode],
+    run: "Callable[[Context, Opts], ExitCode]",
     *,
     examples: tuple[str, ...],
     exits: tuple[tuple[str, str], ...],
 ) -> Command:
     """A Command whose handler gets its own typed options object, built from the parse."""
 
-    def execute(ctx: Context, args: argparse.Namespace) -> ExitCode:
+    def execute(ctx: "Context", args: argparse.Namespace) -> ExitCode:
         return run(ctx, options(args))
 
     return Command(help, populate, execute, examples, exits)
@@ -58,7 +60,7 @@ class NoOptions(NamedTuple):
     """The options of a command that has none of its own."""
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> NoOptions:
+    def from_args(cls, args: argparse.Namespace) -> "NoOptions":
         return cls()
 
 

@@ -6,8 +6,6 @@ and the global ones; an option's value and positional arguments fall back to
 the shell's file completion.
 """
 
-from __future__ import annotations
-
 import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
@@ -27,7 +25,7 @@ class CompletionOptions(NamedTuple):
     shell: str
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> CompletionOptions:
+    def from_args(cls, args: argparse.Namespace) -> "CompletionOptions":
         return cls(args.shell)
 
 
@@ -187,7 +185,7 @@ def _fish_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def completion(ctx: Context, opts: CompletionOptions) -> ExitCode:
+def completion(ctx: "Context", opts: CompletionOptions) -> ExitCode:
     render = {"bash": bash, "zsh": zsh, "fish": fish}[opts.shell]
     ctx.out(render(specs()))
     return ExitCode.OK

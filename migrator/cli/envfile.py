@@ -19,22 +19,21 @@ from pathlib import Path
 from migrator.errors import ConfigError
 
 DEFAULT = ".env"
-_LINE = re.compile(r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=[ \t]*")
 _NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
+_LINE = r"[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=[ \t]*"
 # Double quotes: backslash escapes and ${NAME}; bare values: ${NAME}, and \$ for a '$'.
-_QUOTED = re.compile(rf"\\(.)|\$\{{{_NAME}\}}|\${_NAME}", re.S)
-_BARE = re.compile(rf"\\(\$)|\$\{{{_NAME}\}}|\${_NAME}")
+# Patterns, not compiled ones: most runs have no .env file to parse (re caches them).
+_QUOTED = rf"\\(.)|\$\{{{_NAME}\}}|\${_NAME}"
+_BARE = rf"\\(\$)|\$\{{{_NAME}\}}|\${_NAME}"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 
 
-def load(path: str | None, *, skip: bool, environ: MutableMapping[str, str] | None = None) -> None:
+def load(path: str | None, environ: MutableMapping[str, str] | None = None) -> None:
     """Set each variable of the env file that the environment does not have yet.
 
     ``path`` None means ``./.env`` if it exists; a path the user named must exist.
     :raises ConfigError: unreadable file or a line that is not ``NAME=value``.
     """
-    if skip:
-        return
     env = os.environ if environ is None else environ
     file = Path(path or DEFAULT)
     try:
@@ -62,7 +61,7 @@ def parse(text: str, where: str, env: MutableMapping[str, str]) -> Iterator[tupl
         if not line.strip() or line.lstrip().startswith("#"):
             pos, line_no = end + 1, line_no + 1
             continue
-        m = _LINE.match(line)
+        m = re.match(_LINE, line)
         if m is None:
             raise ConfigError(f"{where}:{line_no}: expected NAME=value; the line is not shown, "
                               "as it may hold a secret")
@@ -107,9 +106,7 @@ def _closing(text: str, start: int, quote: str) -> int:
     return -1
 
 
-def _expand(
-    pattern: re.Pattern[str], value: str, env: MutableMapping[str, str], seen: dict[str, str]
-) -> str:
+def _expand(pattern: str, value: str, env: MutableMapping[str, str], seen: dict[str, str]) -> str:
     def one(m: re.Match[str]) -> str:
         escaped = m.group(1)
         if escaped is not None:
@@ -117,5 +114,5 @@ def _expand(
         name = m.group(2) or m.group(3)
         return env.get(name, seen.get(name, ""))
 
-    return pattern.sub(one, value)
+    return re.sub(pattern, one, value, flags=re.S)
 

@@ -1,7 +1,5 @@
 """``adopt`` and ``convert``: coming from dbmate, golang-migrate, goose, sqlx, diesel, Flyway."""
 
-from __future__ import annotations
-
 import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -22,7 +20,7 @@ class AdoptOptions(NamedTuple):
     dry_run: bool
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> AdoptOptions:
+    def from_args(cls, args: argparse.Namespace) -> "AdoptOptions":
         return cls(args.tool, args.source_table, args.dry_run)
 
 
@@ -33,7 +31,7 @@ def _adopt_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="show what would be recorded")
 
 
-def adopt(ctx: Context, opts: AdoptOptions) -> ExitCode:
+def adopt(ctx: "Context", opts: AdoptOptions) -> ExitCode:
     from migrator.dba.adopt import adopt as adopt_history
     from migrator.output import dump_json
 
@@ -69,7 +67,7 @@ class ConvertOptions(NamedTuple):
     dry_run: bool
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> ConvertOptions:
+    def from_args(cls, args: argparse.Namespace) -> "ConvertOptions":
         return cls(args.tool, args.source, args.dest, args.dry_run)
 
 
@@ -80,7 +78,7 @@ def _convert_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="list the files; write nothing")
 
 
-def convert(ctx: Context, opts: ConvertOptions) -> ExitCode:
+def convert(ctx: "Context", opts: ConvertOptions) -> ExitCode:
     from migrator.dba.convert import convert as convert_files
     from migrator.output import dump_json
 

@@ -1,7 +1,5 @@
 """The global options: their argparse definition and their typed value."""
 
-from __future__ import annotations
-
 import argparse
 from typing import NamedTuple
 
@@ -31,7 +29,7 @@ class GlobalOptions(NamedTuple):
     no_env_file: bool = False
 
     @classmethod
-    def from_namespace(cls, args: argparse.Namespace) -> GlobalOptions:
+    def from_namespace(cls, args: argparse.Namespace) -> "GlobalOptions":
         given = vars(args)  # SUPPRESS leaves out what the user did not give
         return cls(
             url=given.get("url"),

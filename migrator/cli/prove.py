@@ -1,7 +1,5 @@
 """``check``, ``test`` and ``rehearse``: prove migrations before they reach production."""
 
-from __future__ import annotations
-
 import argparse
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -18,7 +16,7 @@ class CheckOptions(NamedTuple):
     dialect: str | None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> CheckOptions:
+    def from_args(cls, args: argparse.Namespace) -> "CheckOptions":
         return cls(args.strict, args.dialect)
 
 
@@ -29,7 +27,7 @@ def _check_parser(p: argparse.ArgumentParser) -> None:
                         "when no URL says which [config: dialect]")
 
 
-def check(ctx: Context, opts: CheckOptions) -> ExitCode:
+def check(ctx: "Context", opts: CheckOptions) -> ExitCode:
     from migrator.backends import dialect_named
     from migrator.dba.check import check_directory
     from migrator.output import dump_json
@@ -61,7 +59,7 @@ class TestOptions(NamedTuple):
     from_db: str | None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> TestOptions:
+    def from_args(cls, args: argparse.Namespace) -> "TestOptions":
         return cls(args.from_db)
 
 
@@ -70,11 +68,11 @@ def _test_parser(p: argparse.ArgumentParser) -> None:
                    help="start from a copy of this SQLite database instead of an empty one")
 
 
-def test(ctx: Context, opts: TestOptions) -> ExitCode:
+def test(ctx: "Context", opts: TestOptions) -> ExitCode:
     from migrator.dba.testrun import PASSED, run_tests
     from migrator.output import dump_json
 
-    def show(result: MigrationTest) -> None:
+    def show(result: "MigrationTest") -> None:
         if ctx.json:
             return
         ctx.out(f"{result.outcome:<15} {result.version}_{result.name}\n")
@@ -109,7 +107,7 @@ class RehearseOptions(NamedTuple):
     allow_out_of_order: bool
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RehearseOptions:
+    def from_args(cls, args: argparse.Namespace) -> "RehearseOptions":
         return cls(args.to, args.allow_modified, args.allow_out_of_order)
 
 
@@ -121,7 +119,7 @@ def _rehearse_parser(p: argparse.ArgumentParser) -> None:
                    help="apply pending migrations older than the newest applied one")
 
 
-def rehearse(ctx: Context, opts: RehearseOptions) -> ExitCode:
+def rehearse(ctx: "Context", opts: RehearseOptions) -> ExitCode:
     from migrator.dba.rehearse import rehearse as rehearse_on_copy
     from migrator.output import dump_json
 
@@ -155,8 +153,8 @@ COMMANDS: dict[str, Command] = {
         examples=("migrator check",
                   "migrator check --strict --dialect postgres   # a pre-commit hook, no URL"),
         exits=(("0", "no errors (with --strict: no warnings either)"),
-               ("2", "errors found (with --strict: or warnings), listed on stdout; "
-                     "or a usage error")),
+               ("2", "errors (with --strict: or warnings) listed on stdout, or a usage "
+                     "error")),
     ),
     "test": command(
         "apply, roll back and re-apply each migration on a scratch database", _test_parser,

@@ -1,7 +1,5 @@
 """``status`` and ``verify``: what is applied, and whether it still matches its files."""
 
-from __future__ import annotations
-
 import argparse
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -19,7 +17,7 @@ class StatusOptions(NamedTuple):
     exit_code: bool
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> StatusOptions:
+    def from_args(cls, args: argparse.Namespace) -> "StatusOptions":
         return cls(args.exit_code)
 
 
@@ -28,7 +26,7 @@ def _status_parser(p: argparse.ArgumentParser) -> None:
                    help="exit 1 if migrations are pending, 3 on drift")
 
 
-def status_verdict(entries: Sequence[Entry], *, as_json: bool) -> tuple[ExitCode, str]:
+def status_verdict(entries: "Sequence[Entry]", *, as_json: bool) -> tuple[ExitCode, str]:
     """The exit code of ``status --exit-code`` and the one line saying why it is not 0."""
     from migrator.plan import MISSING, MODIFIED, OUT_OF_ORDER, PENDING
 
@@ -45,7 +43,7 @@ def status_verdict(entries: Sequence[Entry], *, as_json: bool) -> tuple[ExitCode
     return ExitCode.OK, ""
 
 
-def status(ctx: Context, opts: StatusOptions) -> ExitCode:
+def status(ctx: "Context", opts: StatusOptions) -> ExitCode:
     from migrator.output import dump_json, status_json, status_table
 
     entries = ctx.migrator().status()
@@ -62,7 +60,7 @@ def status(ctx: Context, opts: StatusOptions) -> ExitCode:
     return code
 
 
-def verify(ctx: Context, opts: NoOptions) -> ExitCode:
+def verify(ctx: "Context", opts: NoOptions) -> ExitCode:
     from migrator.output import dump_json
 
     report = ctx.migrator().verify()
@@ -91,9 +89,8 @@ COMMANDS: dict[str, Command] = {
         "list migrations and their state", _status_parser, StatusOptions.from_args, status,
         examples=(
             "migrator status",
-            "migrator status --exit-code >/dev/null   # Makefile/CI: fail if not up to date",
-            "migrator status --json | jq -r '.migrations[] | select(.state == \"pending\")"
-            " | .version'",
+            "migrator status --exit-code >/dev/null   # CI: fail unless up to date",
+            "migrator status --json | jq -r '.migrations[].state'",
         ),
         exits=(("0", "listed (with --exit-code: everything applied, no drift)"),
                ("1", "with --exit-code: migrations are pending (one line on stderr says so)"),

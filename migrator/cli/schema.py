@@ -1,7 +1,5 @@
 """``dump`` and ``squash``: the schema as SQL, and many migrations made one."""
 
-from __future__ import annotations
-
 import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -18,7 +16,7 @@ class DumpOptions(NamedTuple):
     output: str | None
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> DumpOptions:
+    def from_args(cls, args: argparse.Namespace) -> "DumpOptions":
         return cls(args.output)
 
 
@@ -26,7 +24,7 @@ def _dump_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
-def dump(ctx: Context, opts: DumpOptions) -> ExitCode:
+def dump(ctx: "Context", opts: DumpOptions) -> ExitCode:
     from migrator.dba.dump import dump_schema, write_atomically
     from migrator.output import dump_json
 
@@ -41,7 +39,7 @@ def dump(ctx: Context, opts: DumpOptions) -> ExitCode:
     return ExitCode.OK
 
 
-def write_dump(ctx: Context, m: Migrator, path: str) -> None:
+def write_dump(ctx: "Context", m: "Migrator", path: str) -> None:
     """After ``up``/``down --dump FILE``: refresh the committed dump."""
     from migrator.dba.dump import dump_schema, write_atomically
 
@@ -56,7 +54,7 @@ class SquashOptions(NamedTuple):
     history_only: bool
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> SquashOptions:
+    def from_args(cls, args: argparse.Namespace) -> "SquashOptions":
         return cls(args.to, args.name, args.dry_run, args.history_only)
 
 
@@ -70,7 +68,7 @@ def _squash_parser(p: argparse.ArgumentParser) -> None:
                         "into the squashed migration's row (run after squashing the files)")
 
 
-def squash(ctx: Context, opts: SquashOptions) -> ExitCode:
+def squash(ctx: "Context", opts: SquashOptions) -> ExitCode:
     from migrator.dba.squash import rewrite_history
     from migrator.dba.squash import squash as squash_files
     from migrator.output import dump_json

@@ -23,8 +23,8 @@ class CheckOptions(NamedTuple):
 def _check_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="warnings fail too (exit 2)")
     p.add_argument("--dialect", metavar="NAME",
-                   help="read the files as this database's SQL (sqlite, postgres, mysql, ...) "
-                        "when no URL says which [config: dialect]")
+                   help="split as sqlite, postgres or mysql does; default: the URL's, else "
+                        "sqlite [config: dialect]")
 
 
 def check(ctx: "Context", opts: CheckOptions) -> ExitCode:

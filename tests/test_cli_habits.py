@@ -7,6 +7,7 @@ teaches with examples and its exit codes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -196,8 +197,8 @@ PG_URL = os.environ.get("MIGRATOR_TEST_POSTGRES_URL", "postgres://postgres@127.0
 
 
 @pytest.fixture
-def postgres() -> Iterator[tuple[str, int]]:
-    """(host, port) of a PostgreSQL server and a fresh schema name, dropped afterwards."""
+def postgres() -> Iterator[tuple[str, str]]:
+    """``host:port`` of a PostgreSQL server and a fresh schema, dropped afterwards."""
     psycopg = pytest.importorskip("psycopg")
     try:
         conn = psycopg.connect(PG_URL.replace("postgres://", "postgresql://", 1),
@@ -235,14 +236,12 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
         pass
     finally:
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def test_up_wait_waits_for_a_server_that_starts_late(
-    tmp_path: Path, postgres: tuple[str, int]
+    tmp_path: Path, postgres: tuple[str, str]
 ) -> None:
     hostport, schema = postgres
     host, port = hostport.rsplit(":", 1)
@@ -261,7 +260,7 @@ def test_up_wait_waits_for_a_server_that_starts_late(
     listener = socket.create_server(("127.0.0.1", late))
     threading.Thread(target=_forward, args=(listener, (host, int(port))), daemon=True).start()
     try:
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         listener.close()
     assert proc.returncode == 0, err

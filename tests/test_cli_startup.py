@@ -36,6 +36,9 @@ def test_help_imports_no_engine_and_no_database_code(tmp_path: Path) -> None:
     assert sorted(m for m in modules if m.startswith(("migrator.backends", "migrator.api",
                                                       "migrator.engine", "migrator.dba",
                                                       "migrator.output", "hashlib"))) == []
+    # the command list and its one-line help come from the catalog: no command module
+    assert sorted(m for m in modules if m.startswith("migrator.cli.")) == [
+        "migrator.cli.catalog", "migrator.cli.options", "migrator.cli.parsing"]
 
 
 def test_status_imports_only_its_own_command_module(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from migrator.cli.parsing import UsageError, build_parser, command, parse_args
+from migrator.cli.parsing import UsageError, build_parser, find_command, parse_args
 from migrator.errors import ConfigError, ExitCode, Interrupted, MigrationFailed, MigratorError
 
 
@@ -37,8 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
     except UsageError as exc:
         return _usage_error(exc, "--json" in argv)
-    from migrator.cli.context import Context
-    from migrator.cli.options import GlobalOptions
+    from migrator.cli.context import Context, GlobalOptions
 
     options = GlobalOptions.from_namespace(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -54,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context.create(options)
     try:
         try:
-            return int(command(args.command).execute(ctx, args))
+            return int(find_command(args.command).execute(ctx, args))
         except KeyboardInterrupt:
             raise Interrupted(signal.SIGINT) from None
     except MigratorError as exc:

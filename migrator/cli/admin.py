@@ -125,32 +125,32 @@ def wait(ctx: "Context", opts: WaitOptions) -> ExitCode:
 
 COMMANDS: dict[str, Command] = {
     "new": command(
-        "write an empty up/down pair with the next timestamp", _new_parser,
+        _new_parser,
         NewOptions.from_args, new,
         examples=("migrator new create_users",
                   "migrator new add_orders --layout dir   # NNN_add_orders/up.sql, down.sql"),
         exits=(("0", "created; the paths are on stdout"),),
     ),
     "baseline": command(
-        "record migrations up to VERSION as applied without running them", _version_arg,
+        _version_arg,
         VersionOptions.from_args, baseline,
         examples=("migrator baseline 20260101120000   # an existing database, adopted as is",),
         exits=(("0", "recorded"), ("1", "the database refused the rows"), LOCKED),
     ),
     "unlock": command(
-        "remove a left-over migration lock", no_options, NoOptions.from_args, unlock,
+        no_options, NoOptions.from_args, unlock,
         examples=("migrator unlock   # after a run was killed with kill -9",),
         exits=(("0", "no lock is left"), ("1", "the database refused"), LOCKED),
     ),
     "repair": command(
-        "record whether a migration that stopped part-way is in effect", _repair_parser,
+        _repair_parser,
         RepairOptions.from_args, repair,
         examples=("migrator repair 20260101120000 --rolled-back   # none of it is in effect",
                   "migrator repair 20260101120000 --applied       # all of it is in effect"),
         exits=(("0", "recorded"), ("1", "the database refused"), LOCKED),
     ),
     "wait": command(
-        "wait until the database server accepts connections", _wait_parser,
+        _wait_parser,
         WaitOptions.from_args, wait,
         examples=("migrator wait --timeout 30 && migrator up",
                   "migrator up --wait   # the same in one command"),

@@ -201,7 +201,7 @@ def redo(ctx: "Context", opts: RedoOptions) -> ExitCode:
 
 COMMANDS: dict[str, Command] = {
     "up": command(
-        "apply pending migrations", _up_parser, UpOptions.from_args, up,
+        _up_parser, UpOptions.from_args, up,
         examples=(
             "migrator --url sqlite:///app.db up",
             "migrator up --to 20260101120000      # stop after this version",
@@ -213,7 +213,7 @@ COMMANDS: dict[str, Command] = {
                                  "stayed unreachable")),
     ),
     "down": command(
-        "roll back migrations (default: the newest one)", _down_parser,
+        _down_parser,
         DownOptions.from_args, down,
         examples=(
             "migrator down                        # the newest migration",
@@ -227,7 +227,7 @@ COMMANDS: dict[str, Command] = {
                *RUN_EXITS[2:]),
     ),
     "redo": command(
-        "roll back and re-apply the newest migration(s)", _redo_parser,
+        _redo_parser,
         RedoOptions.from_args, redo,
         examples=("migrator redo", "migrator redo --steps 2"),
         exits=RUN_EXITS,

@@ -19,9 +19,12 @@ USAGE_EXIT = ("2", "usage or configuration error (bad flag, URL, config or migra
 
 
 class Command(NamedTuple):
-    """One ``migrator`` command; built by :func:`command`, which ties options to handler."""
+    """One ``migrator`` command; built by :func:`command`, which ties options to handler.
 
-    help: str
+    Its one-line help is in catalog.py, so that ``migrator --help`` needs no
+    command module.
+    """
+
     populate: Populate
     execute: "Callable[[Context, argparse.Namespace], ExitCode]"
     examples: tuple[str, ...]
@@ -36,7 +39,6 @@ class Command(NamedTuple):
 
 
 def command(
-    help: str,
     populate: Populate,
     options: Callable[[argparse.Namespace], Opts],
     run: "Callable[[Context, Opts], ExitCode]",
@@ -49,7 +51,7 @@ def command(
     def execute(ctx: "Context", args: argparse.Namespace) -> ExitCode:
         return run(ctx, options(args))
 
-    return Command(help, populate, execute, examples, exits)
+    return Command(populate, execute, examples, exits)
 
 
 def no_options(p: argparse.ArgumentParser) -> None:

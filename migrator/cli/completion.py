@@ -58,10 +58,10 @@ def _describe(populate: Callable[[argparse.ArgumentParser], None]) -> tuple[
 def specs() -> list[Spec]:
     """Every command, in --help order, then the global options as a spec named ''."""
     found: list[Spec] = []
-    for name in (*catalog.GROUP, "completion"):
-        c = COMMAND if name == "completion" else catalog.load(name)
+    for name, (_, help_text) in catalog.COMMANDS.items():
+        c = COMMAND if name == catalog.COMPLETION else catalog.load(name)
         options, takes_value, choices = _describe(c.populate)
-        found.append(Spec((name, *catalog.ALIASES.get(name, ())), c.help,
+        found.append(Spec((name, *catalog.ALIASES.get(name, ())), help_text,
                           (("-h", "--help"), *options), takes_value, choices))
     options, takes_value, _ = _describe(add_global_options)
     found.append(Spec(("",), "", options, takes_value, ()))
@@ -192,7 +192,7 @@ def completion(ctx: "Context", opts: CompletionOptions) -> ExitCode:
 
 
 COMMAND: Command = command(
-    "print a shell completion script (bash, zsh or fish)", _parser,
+    _parser,
     CompletionOptions.from_args, completion,
     examples=("source <(migrator completion bash)            # in ~/.bashrc",
               "migrator completion zsh > ~/.zfunc/_migrator  # a directory in $fpath",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from migrator import config
 from migrator.errors import ConfigError, ExitCode, Interrupted, IrreversibleError, MigrationFailed
@@ -11,8 +12,47 @@ from migrator.output import Painter, Reporter, dump_json, use_colour
 
 if TYPE_CHECKING:
     from migrator.api import Migrator
-    from migrator.cli.options import GlobalOptions
     from migrator.errors import MigratorError
+
+class GlobalOptions(NamedTuple):
+    """What the user gave before or after the command name; None/False if not given.
+
+    A NamedTuple, as the other value types on the start-up path: a frozen
+    dataclass costs about 1 ms to create.
+    """
+
+    url: str | None = None
+    migrations_dir: str | None = None
+    migrations_table: str | None = None
+    lock_timeout: str | None = None
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    no_color: bool = False
+    env_file: str | None = None
+    no_env_file: bool = False
+
+    @classmethod
+    def from_namespace(cls, args: argparse.Namespace) -> GlobalOptions:
+        given = vars(args)  # SUPPRESS leaves out what the user did not give
+        return cls(
+            url=given.get("url"),
+            migrations_dir=given.get("migrations_dir"),
+            migrations_table=given.get("migrations_table"),
+            lock_timeout=given.get("lock_timeout"),
+            json=bool(given.get("json")),
+            quiet=bool(given.get("quiet")),
+            verbose=bool(given.get("verbose")),
+            no_color=bool(given.get("no_color")),
+            env_file=given.get("env_file"),
+            no_env_file=bool(given.get("no_env_file")),
+        )
+
+    def flags(self) -> dict[str, str | None]:
+        """The settings config.resolve merges with the environment and the config file."""
+        return {"url": self.url, "migrations_dir": self.migrations_dir,
+                "migrations_table": self.migrations_table, "lock_timeout": self.lock_timeout}
+
 
 NO_URL = ("no database URL: pass --url, set DATABASE_URL, or put url = \"...\" "
           "in migrator.toml")

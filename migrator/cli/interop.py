@@ -107,7 +107,7 @@ def convert(ctx: "Context", opts: ConvertOptions) -> ExitCode:
 
 COMMANDS: dict[str, Command] = {
     "adopt": command(
-        "record what another tool applied as applied in migrator's table", _adopt_parser,
+        _adopt_parser,
         AdoptOptions.from_args, adopt,
         examples=("migrator adopt --from dbmate --dry-run",
                   "migrator adopt --from goose --source-table goose_db_version"),
@@ -116,7 +116,7 @@ COMMANDS: dict[str, Command] = {
                ("4", "another run holds the migration lock")),
     ),
     "convert": command(
-        "rewrite another tool's migration files into migrator's layout", _convert_parser,
+        _convert_parser,
         ConvertOptions.from_args, convert,
         examples=("migrator convert --from dbmate db/migrations migrations --dry-run",
                   "migrator convert --from flyway src/main/resources/db/migration migrations"),

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from migrator.cli import catalog
-from migrator.cli.command import Command
 from migrator.cli.options import LONG_FLAGS, LONG_WITH_VALUE, add_global_options
 
-COMPLETION = "completion"
+if TYPE_CHECKING:
+    from migrator.cli.command import Command
 
 
 class UsageError(Exception):
@@ -56,9 +56,9 @@ class SlimParser(argparse.ArgumentParser):
         return argparse.HelpFormatter(prog=self.prog, width=80)
 
 
-def command(name: str) -> Command:
+def find_command(name: str) -> Command:
     """The command ``name`` (an alias works too); KeyError if there is none."""
-    if name == COMPLETION:
+    if name == catalog.COMPLETION:
         from migrator.cli.completion import COMMAND
 
         return COMMAND
@@ -66,23 +66,16 @@ def command(name: str) -> Command:
 
 
 def is_command(name: str) -> bool:
-    return name in catalog.GROUP or name in catalog.CANONICAL or name == COMPLETION
+    return name in catalog.COMMANDS or name in catalog.CANONICAL
 
 
-def _names(only: str | None) -> list[str]:
-    if only is None:
-        return [*catalog.GROUP, COMPLETION]
-    if not is_command(only):
-        raise KeyError(only)
-    return [catalog.CANONICAL.get(only, only)]
-
-
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None, *, summary: bool = False) -> argparse.ArgumentParser:
     """The parser of every command; with ``only``, a slim one that knows just that command.
 
     The slim parser never prints or exits (it raises Fallback instead): it is
     only a shortcut for :func:`parse_args`, and each command's own options are
-    built by the same code in both.
+    built by the same code in both. With ``summary``, the sub-parsers are
+    empty: enough for ``migrator --help``, which lists only names and help.
     """
     parser = (Parser if only is None else SlimParser)(
         prog="migrator",
@@ -97,14 +90,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"migrator {__version__}")
     add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _names(only):
-        c = command(name)
-        p = sub.add_parser(name, aliases=catalog.ALIASES.get(name, ()), help=c.help,
-                           description=c.help, epilog=c.epilog(),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    names = list(catalog.COMMANDS) if only is None else [catalog.canonical(only)]
+    for name in names:
+        help_text = catalog.COMMANDS[name][1]
+        aliases = catalog.ALIASES.get(name, ())
+        if summary:
+            sub.add_parser(name, aliases=aliases, help=help_text, add_help=False)
+            continue
+        c = find_command(name)
+        p = sub.add_parser(name, aliases=aliases, help=help_text, description=help_text,
+                           epilog=c.epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
         add_global_options(p)
         c.populate(p)
     return parser
+
+
+# The tokens of a plain ``migrator --help`` (maybe with global flags): the summary
+# parser answers it without importing a single command module.
+_HELP = frozenset({"-h", "--help"})
+_SUMMARY_TOKENS = _HELP | LONG_FLAGS | {"-q", "-v"}
 
 
 def _short_cluster(arg: str) -> int | None:
@@ -151,6 +155,8 @@ def parse_args(argv: Sequence[str], *, fast: bool = True) -> argparse.Namespace:
     same sub-parser. Anything else (a wrong guess, a usage error, --help,
     --version) goes to the full parser, which prints its own help and messages.
     """
+    if fast and _HELP & set(argv) and set(argv) <= _SUMMARY_TOKENS:
+        return build_parser(summary=True).parse_args(argv)  # prints the help and exits
     guess = guess_command(argv) if fast else None
     if guess is not None:
         try:

@@ -148,7 +148,7 @@ def rehearse(ctx: "Context", opts: RehearseOptions) -> ExitCode:
 
 COMMANDS: dict[str, Command] = {
     "check": command(
-        "check every migration file for problems; no database needed", _check_parser,
+        _check_parser,
         CheckOptions.from_args, check,
         examples=("migrator check",
                   "migrator check --strict --dialect postgres   # a pre-commit hook, no URL"),
@@ -157,7 +157,7 @@ COMMANDS: dict[str, Command] = {
                      "error")),
     ),
     "test": command(
-        "apply, roll back and re-apply each migration on a scratch database", _test_parser,
+        _test_parser,
         TestOptions.from_args, test,
         examples=("migrator test",
                   "migrator test --from-db sqlite:///prod-copy.db"),
@@ -165,7 +165,7 @@ COMMANDS: dict[str, Command] = {
                ("1", "a migration failed, or its down file does not restore the schema")),
     ),
     "rehearse": command(
-        "run 'up' on a temporary copy of the database, then discard it", _rehearse_parser,
+        _rehearse_parser,
         RehearseOptions.from_args, rehearse,
         examples=("migrator rehearse", "migrator rehearse --to 20260101120000 --json"),
         exits=(("0", "'up' would succeed"), ("1", "a migration failed on the copy"),

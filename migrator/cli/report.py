@@ -86,7 +86,7 @@ def verify(ctx: "Context", opts: NoOptions) -> ExitCode:
 
 COMMANDS: dict[str, Command] = {
     "status": command(
-        "list migrations and their state", _status_parser, StatusOptions.from_args, status,
+        _status_parser, StatusOptions.from_args, status,
         examples=(
             "migrator status",
             "migrator status --exit-code >/dev/null   # CI: fail unless up to date",
@@ -97,7 +97,7 @@ COMMANDS: dict[str, Command] = {
                ("3", "with --exit-code: drift, an applied file changed or disappeared")),
     ),
     "verify": command(
-        "check applied migrations against their files' checksums", no_options,
+        no_options,
         NoOptions.from_args, verify,
         examples=("migrator verify", "migrator verify --json"),
         exits=(("0", "every applied migration matches its file"),

@@ -106,14 +106,14 @@ def squash(ctx: "Context", opts: SquashOptions) -> ExitCode:
 
 COMMANDS: dict[str, Command] = {
     "dump": command(
-        "print the schema and applied versions as deterministic SQL", _dump_parser,
+        _dump_parser,
         DumpOptions.from_args, dump,
         examples=("migrator dump -o schema.sql",
                   "migrator dump | diff schema.sql -   # is the committed dump current?"),
         exits=(("0", "dumped"), ("1", "the database could not be read")),
     ),
     "squash": command(
-        "replace every migration up to VERSION by one equivalent migration", _squash_parser,
+        _squash_parser,
         SquashOptions.from_args, squash,
         examples=("migrator squash --to 20260101120000 --dry-run",
                   "migrator squash --to 20260101120000",

@@ -5,7 +5,7 @@
 # doubles the cost of the options classes that --help creates.
 import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from migrator.errors import ExitCode
 
@@ -18,17 +18,27 @@ Populate = Callable[[argparse.ArgumentParser], None]
 USAGE_EXIT = ("2", "usage or configuration error (bad flag, URL, config or migration file)")
 
 
-class Command(NamedTuple):
+class Command:
     """One ``migrator`` command; built by :func:`command`, which ties options to handler.
 
     Its one-line help is in catalog.py, so that ``migrator --help`` needs no
-    command module.
+    command module. A plain class: every run creates this type, and a
+    NamedTuple type costs more to create than the few lines below.
     """
 
-    populate: Populate
-    execute: "Callable[[Context, argparse.Namespace], ExitCode]"
-    examples: tuple[str, ...]
-    exits: tuple[tuple[str, str], ...]
+    __slots__ = ("examples", "execute", "exits", "populate")
+
+    def __init__(
+        self,
+        populate: Populate,
+        execute: "Callable[[Context, argparse.Namespace], ExitCode]",
+        examples: tuple[str, ...],
+        exits: tuple[tuple[str, str], ...],
+    ) -> None:
+        self.populate = populate
+        self.execute = execute
+        self.examples = examples
+        self.exits = exits
 
     def epilog(self) -> str:
         """Examples and exit codes for ``migrator COMMAND --help``."""
@@ -58,8 +68,10 @@ def no_options(p: argparse.ArgumentParser) -> None:
     """For commands that take only the global options."""
 
 
-class NoOptions(NamedTuple):
+class NoOptions:
     """The options of a command that has none of its own."""
+
+    __slots__ = ()
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "NoOptions":

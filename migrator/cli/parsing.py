@@ -4,7 +4,11 @@ Global options work before or after the command name. Building every
 sub-parser (and importing every command's module) costs more than many
 commands take to run, so :func:`parse_args` first builds only the sub-parser
 of the command guessed from argv, and falls back to the full parser for help,
-version, usage errors and anything the guess cannot settle.
+version, usage errors and anything the guess cannot settle. A plain
+``migrator --help`` is answered from the catalog's table alone.
+
+argparse rather than click, the usual choice: importing click took about
+24 ms here against argparse's 2 ms, more than a third of ``migrator status``.
 """
 
 from __future__ import annotations

@@ -7,11 +7,10 @@ the shell's file completion.
 """
 
 import argparse
-from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.cli import catalog
-from migrator.cli.command import Command, command
+from migrator.cli.command import Command, Populate, command
 from migrator.cli.options import add_global_options
 from migrator.errors import ExitCode
 
@@ -43,8 +42,10 @@ class Spec(NamedTuple):
     choices: tuple[str, ...]  # words for its positional argument, if it has a fixed set
 
 
-def _describe(populate: Callable[[argparse.ArgumentParser], None]) -> tuple[
-        tuple[tuple[str, ...], ...], frozenset[str], tuple[str, ...]]:
+def _describe(
+    populate: Populate,
+) -> tuple[tuple[tuple[str, ...], ...], frozenset[str], tuple[str, ...]]:
+    """Option strings, those that take a value, and positional choices of a parser."""
     p = argparse.ArgumentParser(add_help=False)
     populate(p)
     options = tuple(tuple(a.option_strings) for a in p._actions if a.option_strings)

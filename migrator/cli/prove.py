@@ -35,7 +35,7 @@ def check(ctx: "Context", opts: CheckOptions) -> ExitCode:
     s = ctx.settings
     name = opts.dialect or s.dialect
     dialect = dialect_named(name).name if name else None  # an unknown name is a usage error
-    report = check_directory(s.migrations_dir, dialect=dialect, url=s.url)
+    report = check_directory(s.migrations_dir, dialect=dialect, url=s.url or None)
     failed = bool(report.errors) or (opts.strict and bool(report.warnings))
     if ctx.json:
         dump_json({
@@ -65,7 +65,7 @@ class TestOptions(NamedTuple):
 
 def _test_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-db", metavar="URL",
-                   help="start from a copy of this SQLite database instead of an empty one")
+                   help="start from a copy of this database instead of an empty one")
 
 
 def test(ctx: "Context", opts: TestOptions) -> ExitCode:

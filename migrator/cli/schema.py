@@ -86,7 +86,7 @@ def squash(ctx: "Context", opts: SquashOptions) -> ExitCode:
                              "migrations, or was rewritten already")
         return ExitCode.OK
     r = squash_files(s.migrations_dir, s.migrations_table, opts.to, name=opts.name,
-                     dry_run=opts.dry_run)
+                     dry_run=opts.dry_run, url=s.url or None)
     if ctx.json:
         dump_json({
             "dry_run": opts.dry_run,

@@ -115,4 +115,3 @@ def _expand(pattern: str, value: str, env: MutableMapping[str, str], seen: dict[
         return env.get(name, seen.get(name, ""))
 
     return re.sub(pattern, one, value, flags=re.S)
-

@@ -17,7 +17,9 @@ from migrator.errors import ConfigError
 
 DEFAULT_DIR = "migrations"
 DEFAULT_TABLE = "schema_migrations"
-FILE_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout")
+# dialect: how ``check`` reads the files when no URL names the database (a
+# pre-commit hook); it has no environment variable, the URL's scheme says it.
+FILE_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout", "dialect")
 ENV = {
     "url": "DATABASE_URL",
     "migrations_dir": "MIGRATIONS_DIR",
@@ -35,6 +37,7 @@ class Settings(NamedTuple):
     migrations_table: str
     lock_timeout: float
     source: dict[str, str]  # setting -> where it came from, for -v
+    dialect: str | None = None
 
 
 def redact_url(url: str) -> str:
@@ -105,7 +108,8 @@ def _read_toml(path: Path, section: tuple[str, ...] | None) -> dict[str, Any]:
 
 
 def resolve(
-    flags: Mapping[str, Any], env: Mapping[str, str] | None = None, cwd: Path | None = None
+    flags: Mapping[str, str | None], env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Settings:
     """Merge the four sources; ``flags`` holds only options the user gave."""
     env = os.environ if env is None else env
@@ -116,7 +120,7 @@ def resolve(
     for key in FILE_KEYS:
         if flags.get(key) is not None:
             values[key], source[key] = flags[key], "flag"
-        elif env.get(ENV[key]):
+        elif key in ENV and env.get(ENV[key]):
             values[key], source[key] = env[ENV[key]], f"${ENV[key]}"
         elif key in file_values:
             values[key], source[key] = file_values[key], file_name
@@ -129,7 +133,16 @@ def resolve(
         migrations_table=str(values.get("migrations_table", DEFAULT_TABLE)),
         lock_timeout=_seconds(values.get("lock_timeout", 0), source.get("lock_timeout", "")),
         source=source,
+        dialect=_dialect(values.get("dialect"), source.get("dialect", "")),
     )
+
+
+def _dialect(value: Any, where: str) -> str | None:
+    """A name for ``--dialect``; the registry checks it when ``check`` uses it."""
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ConfigError(f"dialect must be a database name such as \"postgres\", got {value!r}"
+                      + (f" (from {where})" if where else ""))
 
 
 def _seconds(value: Any, where: str) -> float:

@@ -166,7 +166,7 @@ def test_unknown_key_in_migrator_toml(tmp_path: Path) -> None:
         resolve({}, env={}, cwd=tmp_path)
     assert str(info.value) == (
         f"{tmp_path / 'migrator.toml'}: unknown setting(s) dir, urls "
-        "(known: url, migrations_dir, migrations_table, lock_timeout)"
+        "(known: url, migrations_dir, migrations_table, lock_timeout, dialect)"
     )
 
 
@@ -271,3 +271,31 @@ def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
     for secret in ("secret", "s3cr", "p@ss", "Ab3/xY", "a?b#c"):
         assert secret not in redact_url(url)
+
+
+# -- dialect: how `check` reads the files when no URL says which database -------------
+
+
+def test_dialect_from_migrator_toml_or_pyproject(tmp_path: Path) -> None:
+    assert resolve({}, env={}, cwd=tmp_path).dialect is None
+    (tmp_path / "pyproject.toml").write_text('[tool.migrator]\ndialect = "mysql"\n')
+    assert resolve({}, env={}, cwd=tmp_path).dialect == "mysql"
+    (tmp_path / "migrator.toml").write_text('dialect = "postgres"\n')
+    settings = resolve({}, env={}, cwd=tmp_path)
+    assert (settings.dialect, settings.source["dialect"]) == (
+        "postgres", str(tmp_path / "migrator.toml"))
+
+
+def test_dialect_has_no_environment_variable(tmp_path: Path) -> None:
+    assert resolve({}, env={"DIALECT": "mysql", "MIGRATOR_DIALECT": "mysql"},
+                   cwd=tmp_path).dialect is None
+
+
+@pytest.mark.parametrize("value", ["5", '""', "true", '["postgres"]'])
+def test_dialect_must_be_a_name(tmp_path: Path, value: str) -> None:
+    (tmp_path / "migrator.toml").write_text(f"dialect = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        resolve({}, env={}, cwd=tmp_path)
+    assert str(info.value).startswith('dialect must be a database name such as "postgres", got ')
+    assert str(info.value).endswith(f"(from {tmp_path / 'migrator.toml'})")
+    assert info.value.exit_code == ExitCode.USAGE

@@ -1,0 +1,235 @@
+"""``up`` (dbmate: ``migrate``), ``down`` (dbmate: ``rollback``) and ``redo``."""
+
+import argparse
+from typing import TYPE_CHECKING, NamedTuple
+
+from migrator.cli.command import Command, command, positive
+from migrator.errors import ExitCode
+
+if TYPE_CHECKING:
+    from migrator.api import Migrator, RunResult
+    from migrator.cli.context import Context
+    from migrator.progress import StepResult
+
+RUN_EXITS = (
+    ("0", "done (or nothing to do)"),
+    ("1", "a migration failed and was rolled back; the ones before it stay applied"),
+    ("3", "drift: an applied file changed or disappeared (see --allow-modified)"),
+    ("4", "another run holds the migration lock (see --lock-timeout, unlock)"),
+)
+
+
+def _dump_option(p: argparse.ArgumentParser) -> None:
+    """``up``/``down --dump FILE``: keep a committed schema dump current."""
+    p.add_argument("--dump", metavar="FILE",
+                   help="after the run, write the schema dump (as 'migrator dump') to FILE")
+
+
+class UpOptions(NamedTuple):
+    to: str | None
+    dry_run: bool
+    allow_modified: bool
+    allow_out_of_order: bool
+    single_transaction: bool
+    dump: str | None
+    wait: bool
+    wait_timeout: float
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "UpOptions":
+        return cls(args.to, args.dry_run, args.allow_modified, args.allow_out_of_order,
+                   args.single_transaction, args.dump, args.wait, args.wait_timeout)
+
+
+def _up_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--to", metavar="VERSION", help="stop after this version")
+    p.add_argument("--dry-run", action="store_true", help="print the SQL; change nothing")
+    p.add_argument("--allow-modified", action="store_true",
+                   help="run even if applied files changed or disappeared")
+    p.add_argument("--allow-out-of-order", action="store_true",
+                   help="apply pending migrations older than the newest applied one")
+    p.add_argument("--single-transaction", action="store_true",
+                   help="apply all pending migrations in one transaction: all or nothing")
+    _dump_option(p)
+    p.add_argument("--wait", action="store_true",
+                   help="first wait until the database server accepts connections "
+                        "(as 'migrator wait')")
+    p.add_argument("--wait-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="with --wait, give up after this long (default 60)")
+
+
+class DownOptions(NamedTuple):
+    steps: int | None
+    to: str | None
+    all: bool
+    dry_run: bool
+    allow_modified: bool
+    dump: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "DownOptions":
+        return cls(args.steps, args.to, args.all, args.dry_run, args.allow_modified, args.dump)
+
+
+def _down_parser(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--steps", type=positive, metavar="N", help="roll back N migrations")
+    which.add_argument("--to", metavar="VERSION", help="roll back everything after VERSION")
+    which.add_argument("--all", action="store_true", help="roll back every migration")
+    p.add_argument("--dry-run", action="store_true", help="print the SQL; change nothing")
+    p.add_argument("--allow-modified", action="store_true",
+                   help="roll back even if up files changed since they were applied")
+    _dump_option(p)
+
+
+class RedoOptions(NamedTuple):
+    steps: int
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "RedoOptions":
+        return cls(args.steps)
+
+
+def _redo_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--steps", type=positive, default=1, metavar="N")
+
+
+def _steps_json(steps: "list[StepResult]") -> list[dict[str, object]]:
+    return [s.to_json() for s in steps if not s.skipped]
+
+
+def _summary(ctx: "Context", result: "RunResult", verb: str) -> None:
+    done = result.done
+    if not done:
+        ctx.reporter.say(f"nothing to {'apply' if verb == 'applied' else 'roll back'}")
+        return
+    total = result.duration_ms  # wall clock: COMMIT and fsync included
+    plural = "" if len(done) == 1 else "s"
+    ctx.reporter.say(f"{verb} {len(done)} migration{plural} in {total} ms")
+
+
+def _dry_run(
+    ctx: "Context", m: "Migrator", items_of: str, opts: UpOptions | DownOptions
+) -> ExitCode:
+    from migrator.backends import open_backend
+    from migrator.output import dry_run_script, dump_json
+
+    if isinstance(opts, UpOptions):
+        items = m.plan_up(to=opts.to, allow_modified=opts.allow_modified,
+                          allow_out_of_order=opts.allow_out_of_order)
+    else:
+        items = m.plan_down(steps=opts.steps, to=opts.to, everything=opts.all,
+                            allow_modified=opts.allow_modified)
+    backend = open_backend(m.url, table=m.table, readonly=True, busy_timeout=1.0)
+    try:
+        statements = {  # prepare already split every file: replay its spans
+            i.source.path: list(i.spans.statements(i.source.text) if i.spans
+                                else backend.split(i.source.text))
+            for i in items
+        }
+        script = dry_run_script(items, backend.dry_run_sql(), items_of,
+                                backend.display_url, statements)
+    finally:
+        backend.close()
+    if ctx.json:
+        key = "applied" if items_of == "up" else "rolled_back"
+        dump_json({"dry_run": True, key: [
+            {"version": i.migration.version, "name": i.migration.name,
+             "file": i.source.path, "statements": i.total} for i in items], "sql": script})
+    else:
+        ctx.out(script)
+    return ExitCode.OK
+
+
+def wait_for_server(ctx: "Context", m: "Migrator", timeout: float) -> float:
+    """Block until the database accepts a connection; say how long it took."""
+    waited = m.wait(max(timeout, 0.0))
+    if not ctx.json:
+        ctx.reporter.say(f"database is ready (waited {waited:.1f}s)")
+    return waited
+
+
+def up(ctx: "Context", opts: UpOptions) -> ExitCode:
+    from migrator.output import dump_json
+
+    m = ctx.migrator()
+    if opts.wait:
+        wait_for_server(ctx, m, opts.wait_timeout)
+    if opts.dry_run:
+        return _dry_run(ctx, m, "up", opts)
+    result = m.up(to=opts.to, allow_modified=opts.allow_modified,
+                  allow_out_of_order=opts.allow_out_of_order,
+                  single_transaction=opts.single_transaction)
+    _summary(ctx, result, "applied")
+    if opts.dump:
+        from migrator.cli.schema import write_dump
+
+        write_dump(ctx, m, opts.dump)
+    if ctx.json:
+        dump_json({"applied": _steps_json(result.steps)})
+    return ExitCode.OK
+
+
+def down(ctx: "Context", opts: DownOptions) -> ExitCode:
+    from migrator.output import dump_json
+
+    m = ctx.migrator()
+    if opts.dry_run:
+        return _dry_run(ctx, m, "down", opts)
+    result = m.down(steps=opts.steps, to=opts.to, everything=opts.all,
+                    allow_modified=opts.allow_modified)
+    _summary(ctx, result, "rolled back")
+    if opts.dump:
+        from migrator.cli.schema import write_dump
+
+        write_dump(ctx, m, opts.dump)
+    if ctx.json:
+        dump_json({"rolled_back": _steps_json(result.steps)})
+    return ExitCode.OK
+
+
+def redo(ctx: "Context", opts: RedoOptions) -> ExitCode:
+    from migrator.output import dump_json
+
+    rolled_back, applied = ctx.migrator().redo(steps=opts.steps)
+    _summary(ctx, applied, "applied")
+    if ctx.json:
+        dump_json({"rolled_back": _steps_json(rolled_back.steps),
+                   "applied": _steps_json(applied.steps)})
+    return ExitCode.OK
+
+
+COMMANDS: dict[str, Command] = {
+    "up": command(
+        _up_parser, UpOptions.from_args, up,
+        examples=(
+            "migrator --url sqlite:///app.db up",
+            "migrator up --to 20260101120000      # stop after this version",
+            "migrator up --dry-run                # print the SQL; change nothing",
+            "migrator up --wait --wait-timeout 30 # in a container: wait for the server",
+            "migrator migrate                     # dbmate's name for 'up'",
+        ),
+        exits=(*RUN_EXITS, ("2", "usage or configuration error, or (--wait) the server "
+                                 "stayed unreachable")),
+    ),
+    "down": command(
+        _down_parser,
+        DownOptions.from_args, down,
+        examples=(
+            "migrator down                        # the newest migration",
+            "migrator down --steps 3",
+            "migrator down --to 20260101120000    # everything after this version",
+            "migrator down --all --dry-run",
+            "migrator rollback                    # dbmate's name for 'down'",
+        ),
+        exits=(*RUN_EXITS[:1],
+               ("1", "a down file failed and was rolled back, or a migration has no down file"),
+               *RUN_EXITS[2:]),
+    ),
+    "redo": command(
+        _redo_parser,
+        RedoOptions.from_args, redo,
+        examples=("migrator redo", "migrator redo --steps 2"),
+        exits=RUN_EXITS,
+    ),
+}

@@ -1,0 +1,174 @@
+"""``check``, ``test`` and ``rehearse``: prove migrations before they reach production."""
+
+import argparse
+from typing import TYPE_CHECKING, NamedTuple
+
+from migrator.cli.command import Command, command
+from migrator.errors import ExitCode
+
+if TYPE_CHECKING:
+    from migrator.cli.context import Context
+    from migrator.dba.testrun import MigrationTest
+
+
+class CheckOptions(NamedTuple):
+    strict: bool
+    dialect: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "CheckOptions":
+        return cls(args.strict, args.dialect)
+
+
+def _check_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strict", action="store_true", help="warnings fail too (exit 2)")
+    p.add_argument("--dialect", metavar="NAME",
+                   help="split as sqlite, postgres or mysql does; default: the URL's, else "
+                        "sqlite [config: dialect]")
+
+
+def check(ctx: "Context", opts: CheckOptions) -> ExitCode:
+    from migrator.backends import dialect_named
+    from migrator.dba.check import check_directory
+    from migrator.output import dump_json
+
+    s = ctx.settings
+    name = opts.dialect or s.dialect
+    dialect = dialect_named(name).name if name else None  # an unknown name is a usage error
+    report = check_directory(s.migrations_dir, dialect=dialect, url=s.url or None)
+    failed = bool(report.errors) or (opts.strict and bool(report.warnings))
+    if ctx.json:
+        dump_json({
+            "ok": not failed,
+            "files": report.files,
+            "migrations": report.migrations,
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "problems": [f.to_json() for f in report.findings],
+        })
+    else:
+        ctx.out("".join(f"{f}\n" for f in report.findings))
+        ctx.reporter.say(
+            f"{report.files} file(s) checked: {len(report.errors)} error(s), "
+            f"{len(report.warnings)} warning(s)"
+        )
+    return ExitCode.USAGE if failed else ExitCode.OK
+
+
+class TestOptions(NamedTuple):
+    from_db: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "TestOptions":
+        return cls(args.from_db)
+
+
+def _test_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from-db", metavar="URL",
+                   help="start from a copy of this database instead of an empty one")
+
+
+def test(ctx: "Context", opts: TestOptions) -> ExitCode:
+    from migrator.dba.testrun import PASSED, run_tests
+    from migrator.output import dump_json
+
+    def show(result: "MigrationTest") -> None:
+        if ctx.json:
+            return
+        ctx.out(f"{result.outcome:<15} {result.version}_{result.name}\n")
+        if result.message and result.outcome != PASSED:
+            ctx.out("".join(f"    {line}\n" for line in result.message.splitlines()))
+        if result.diff:
+            ctx.out("".join(f"    {line}\n" for line in result.diff.splitlines()))
+
+    s = ctx.settings
+    report = run_tests(s.migrations_dir, s.migrations_table, from_db=opts.from_db,
+                       on_result=show, url=s.url)
+    if report.scratch:
+        ctx.reporter.say(f"tested in the scratch {report.scratch}, dropped afterwards")
+    if ctx.json:
+        document: dict[str, object] = {"ok": report.ok,
+                                       "migrations": [r.to_json() for r in report.results]}
+        if report.scratch:
+            document["scratch"] = report.scratch
+        dump_json(document)
+    else:
+        counts: dict[str, int] = {}
+        for r in report.results:
+            counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        ctx.reporter.say(", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+                         or "no migrations to test")
+    return ExitCode.OK if report.ok else ExitCode.FAILED
+
+
+class RehearseOptions(NamedTuple):
+    to: str | None
+    allow_modified: bool
+    allow_out_of_order: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "RehearseOptions":
+        return cls(args.to, args.allow_modified, args.allow_out_of_order)
+
+
+def _rehearse_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--to", metavar="VERSION", help="stop after this version")
+    p.add_argument("--allow-modified", action="store_true",
+                   help="run even if applied files changed or disappeared")
+    p.add_argument("--allow-out-of-order", action="store_true",
+                   help="apply pending migrations older than the newest applied one")
+
+
+def rehearse(ctx: "Context", opts: RehearseOptions) -> ExitCode:
+    from migrator.dba.rehearse import rehearse as rehearse_on_copy
+    from migrator.output import dump_json
+
+    s = ctx.settings
+    r = rehearse_on_copy(ctx.url(), s.migrations_dir, s.migrations_table, ctx.reporter,
+                         to=opts.to, allow_modified=opts.allow_modified,
+                         allow_out_of_order=opts.allow_out_of_order)
+    applied = [step.to_json() for step in (r.result.done if r.result else [])]
+    if r.failure is not None:
+        applied = [step.to_json() for step in r.failure.completed]
+    document: dict[str, object] = {
+        "rehearsal": True, "database": str(r.source), "size_bytes": r.size_bytes,
+        "copy_ms": r.copy_ms, "total_ms": r.total_ms, "pending": r.pending,
+        "applied": applied, "ok": r.failure is None,
+    }
+    ctx.reporter.say(f"rehearsed on a copy of {r.source} ({r.size_bytes:,} bytes, copied in "
+                     f"{r.copy_ms} ms); the copy was discarded and {r.source} was not touched")
+    if r.failure is not None:
+        return ctx.fail(r.failure, document)
+    if ctx.json:
+        dump_json(document)
+    else:
+        ctx.reporter.say(f"{len(applied)} migration(s) would apply in {r.total_ms} ms")
+    return ExitCode.OK
+
+
+COMMANDS: dict[str, Command] = {
+    "check": command(
+        _check_parser,
+        CheckOptions.from_args, check,
+        examples=("migrator check",
+                  "migrator check --strict --dialect postgres   # a pre-commit hook, no URL"),
+        exits=(("0", "no errors (with --strict: no warnings either)"),
+               ("2", "errors (with --strict: or warnings) listed on stdout, or a usage "
+                     "error")),
+    ),
+    "test": command(
+        _test_parser,
+        TestOptions.from_args, test,
+        examples=("migrator test",
+                  "migrator test --from-db sqlite:///prod-copy.db"),
+        exits=(("0", "every migration passed"),
+               ("1", "a migration failed, or its down file does not restore the schema")),
+    ),
+    "rehearse": command(
+        _rehearse_parser,
+        RehearseOptions.from_args, rehearse,
+        examples=("migrator rehearse", "migrator rehearse --to 20260101120000 --json"),
+        exits=(("0", "'up' would succeed"), ("1", "a migration failed on the copy"),
+               ("3", "drift: an applied file changed or disappeared")),
+    ),
+}

@@ -144,8 +144,8 @@ def test_kill_9_mid_run_leaves_no_lock_and_a_clear_state(
                                 "AND pid <> pg_backend_pid()", (f"%{sleeping}%",))
         else:
             busy = server.query("SELECT count(*) FROM information_schema.processlist "
-                                "WHERE info LIKE %s AND id <> CONNECTION_ID()",
-                                (f"%{sleeping}%",))
+                                "WHERE info LIKE %s AND id <> CONNECTION_ID() AND db = %s",
+                                (f"%{sleeping}%", server.namespace))
         # another session's sleep must not count: file 1 must have committed first
         if busy[0][0] and server.applied_versions() == ["1"]:
             break

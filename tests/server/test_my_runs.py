@@ -21,7 +21,8 @@ def _journal(my: Server) -> list[tuple[object, ...]]:
 
 def test_a_dml_only_file_is_all_or_nothing(my: Server, make_migrations: MakeMigrations) -> None:
     rows = "INSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\nUPDATE t SET id = id + 10;\n"
-    d = make_migrations({"1_t.up.sql": TABLE, "2_rows.up.sql": rows + "INSERT INTO t VALUES (11);\n"})
+    d = make_migrations({"1_t.up.sql": TABLE,
+                         "2_rows.up.sql": rows + "INSERT INTO t VALUES (11);\n"})
     failed = run_cli(my.url, d, "up", "--json")
     assert failed.code == 1
     error = failed.json()["error"]

@@ -84,7 +84,13 @@ def copy(backend: MysqlConnection) -> Iterator[ScratchSpace]:
 
 
 def _size(target: MysqlConnection) -> int:
-    """Bytes the copy takes on the server: its tables' data and indexes."""
+    """Bytes the copy takes on the server: its tables' data and indexes, after
+    ANALYZE TABLE (InnoDB updates its statistics later, on its own time)."""
+    tables = [quote(str(r[0])) for r in target._query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+        "AND table_type = 'BASE TABLE' ORDER BY 1")]
+    for at in range(0, len(tables), 100):
+        target._query("ANALYZE TABLE " + ", ".join(tables[at:at + 100]))
     return int(target._one(
         "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
         "WHERE table_schema = DATABASE()") or 0)

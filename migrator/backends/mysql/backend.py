@@ -1,10 +1,12 @@
 """MySQL and MariaDB through PyMySQL.
 
 DDL commits implicitly ("even if the statement fails", says MariaDB), so a
-file cannot be atomic: ``transactional_ddl`` is False and the engine runs
-each statement on its own, writing a journal row (``<table>_state``) before
-each one. A failed or killed file leaves that row behind and every later run
-stops until ``migrator repair`` records what the database now holds.
+file cannot be atomic: ``transactional_ddl`` is False and the engine's
+journaled way runs each DDL statement on its own and each run of DML
+(``keeps_transaction``) in one transaction, writing a journal row
+(``<table>_state``) where the file commits. A failed or killed file that
+committed part of itself leaves that row behind and every later run stops
+until ``migrator repair`` records what the database now holds.
 
 CLIENT.MULTI_STATEMENTS stays off, so a string holding two statements is a
 syntax error instead of running silently. ``GET_LOCK`` is the run-wide lock;
@@ -237,8 +239,8 @@ class MysqlBackend(MysqlConnection):
     def dry_run_sql(self) -> dict[str, str]:
         q = self.journal_sql.qualified
         return {
-            "begin": f"-- MySQL: not atomic; each statement commits on its own and {q} "
-                     "tracks it\nSTART TRANSACTION;",
+            "begin": f"-- MySQL: DDL commits on its own, runs of DML in one transaction; "
+                     f"{q} tracks where\nSTART TRANSACTION;",
             "commit": f"DELETE FROM {q} WHERE version = <version>;\nCOMMIT;",
             "fk_off": "-- foreign-keys-off is not supported on MySQL",
             "fk_check": "--",

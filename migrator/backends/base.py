@@ -136,6 +136,13 @@ class Journal(Protocol):
 
     def journal_statement(self, version: str, index: int) -> None: ...
 
+    def keeps_transaction(self, sql: str) -> bool | None:
+        """True for a statement that never commits implicitly (DML): consecutive ones
+        share one transaction. False for one that may (DDL, ...): it runs on its own.
+        None: run it and the rest of the file statement by statement (LOCK TABLES,
+        whose locks a new transaction would release)."""
+        ...
+
     def journal_failed(self, version: str, index: int, message: str) -> None: ...
 
     def journal_clear(self, version: str) -> None:

@@ -303,3 +303,19 @@ def test_read_table_gives_rows_as_dicts_or_none(built: MysqlBackend, my: Server)
     assert catalog.read_table(f"{my.namespace}.zcustomers") == rows
     assert catalog.read_table("no_such_table") is None
     assert catalog.read_table("nowhere_db.zcustomers") is None
+
+
+def test_rehearse_reports_the_size_of_the_copy(
+    my: Server, make_migrations: MakeMigrations
+) -> None:
+    d = make_migrations({"1_t.up.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT) "
+                                       "ENGINE=InnoDB;\nCREATE INDEX t_v ON t (v(20));\n",
+                         "2_more.up.sql": "ALTER TABLE t ADD COLUMN w INTEGER;\n"})
+    assert run_cli(my.url, d, "up", "--to", "1").code == 0
+    my.query("INSERT INTO t (id, v) SELECT seq, REPEAT('x', 500) FROM seq_1_to_2000")
+    my.query("ANALYZE TABLE t")
+    result = run_cli(my.url, d, "rehearse", "--json")
+    assert result.code == 0, result.stderr
+    size = result.json()["size_bytes"]
+    assert size >= 1_000_000  # 2000 rows of 500 bytes, and two indexes, were copied
+    assert f"({size:,} bytes," in result.stderr

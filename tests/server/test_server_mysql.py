@@ -23,16 +23,20 @@ def test_failure_is_journaled_and_blocks_until_repaired_rolled_back(
     d = make_migrations({"1_a.up.sql": THREE_BAD, "2_b.up.sql": "CREATE TABLE b (id INT);\n"})
     first = run_cli(my.url, d, "up")
     assert first.code == 1
-    assert "statements 1-2 of 3 ran and stay committed" in first.stderr
+    assert ("statement 1 of 3 ran and stays committed; statements 2-3, one transaction, "
+            "were rolled back") in first.stderr
     assert "migrator repair 1 --applied" in first.stderr
     assert my.query("SELECT version, status, statement, total FROM schema_migrations_state") \
         == [("1", "failed", 3, 3)]
-    assert my.rows("a") == [(1,)]  # committed despite the failure: said so above
+    assert "a" in my.tables()  # the DDL committed despite the failure: said so above
+    assert my.rows("a") == []  # the INSERT ran in the run that was rolled back
 
     blocked = run_cli(my.url, d, "up", "--json")
     assert blocked.code == 1
     assert blocked.json()["error"]["kind"] == "unfinished"
     assert "1_a (up) failed at statement 3 of 3" in blocked.stderr
+    assert "statements before 2 committed; statements 2-3 ran in one transaction and were " \
+        "rolled back" in blocked.stderr
     assert "nowhere" in blocked.stderr
     assert "b" not in my.tables()
     assert run_cli(my.url, d, "baseline", "2").code == 1  # every writing command waits

@@ -1,10 +1,12 @@
 """MySQL and MariaDB through PyMySQL.
 
 DDL commits implicitly ("even if the statement fails", says MariaDB), so a
-file cannot be atomic: ``transactional_ddl`` is False and the engine runs
-each statement on its own, writing a journal row (``<table>_state``) before
-each one. A failed or killed file leaves that row behind and every later run
-stops until ``migrator repair`` records what the database now holds.
+file cannot be atomic: ``transactional_ddl`` is False and the engine's
+journaled way runs each DDL statement on its own and each run of DML
+(``keeps_transaction``) in one transaction, writing a journal row
+(``<table>_state``) where the file commits. A failed or killed file that
+committed part of itself leaves that row behind and every later run stops
+until ``migrator repair`` records what the database now holds.
 
 CLIENT.MULTI_STATEMENTS stays off, so a string holding two statements is a
 syntax error instead of running silently. ``GET_LOCK`` is the run-wide lock;
@@ -15,126 +17,41 @@ node (or refused), are refused.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import re
 import socket
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pymysql  # type: ignore[import-untyped]
-from pymysql.constants import CLIENT, ER, SERVER_STATUS  # type: ignore[import-untyped]
+from pymysql.constants import ER, SERVER_STATUS  # type: ignore[import-untyped]
 
 from migrator.backends.base import Catalog, Journal, SpanRunner, Unfinished
+from migrator.backends.mysql.connection import MysqlConnection, galera_refusal
 from migrator.backends.mysql.split import is_cut_stored_program, split, statement_bounds
-from migrator.config import redact_url
-from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
+from migrator.errors import ConfigError, DbError, LockError
 from migrator.splitting import Statement
-from migrator.state import COLUMNS, AppliedMigration, StateSql, is_ours, utc_now
+from migrator.state import COLUMNS, AppliedMigration, utc_now
 
-URL_PARAMS = ("charset", "connect_timeout", "unix_socket", "lock_wait_timeout",
-              "ssl_ca", "ssl_cert", "ssl_key")
+__all__ = ["MysqlBackend", "galera_refusal", "open_backend"]
+
 _ER_NAMES = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
-_TRANSIENT_CODES = {2002, 2003, 2006, 2013, 1040}  # can't connect, gone away, too many
-_MAX_LOCK_NAME = 64
+# Statements that never commit implicitly (DML; on InnoDB they roll back):
+# consecutive ones run in one transaction. Anything else is a boundary.
+_KEEPS_TRANSACTION = re.compile(r"(?:INSERT|UPDATE|DELETE|REPLACE)(?![\w$])", re.IGNORECASE)
+# LOCK TABLES locks end when a transaction starts: after one, no more runs.
+_LOCKS_TABLES = re.compile(r"LOCK\s++TABLES?(?![\w$])", re.IGNORECASE)
 
 
-def galera_refusal(wsrep_on: str | None, display: str) -> str | None:
-    """Why a server cannot be migrated safely, or None (Galera: GET_LOCK is node-local)."""
-    if (wsrep_on or "").upper() not in ("ON", "1"):
-        return None
-    return (f"{display} is a Galera cluster node (wsrep_on=ON): GET_LOCK there is either "
-            "refused or held on one node only, so two migrators could both run. migrator "
-            "refuses it; run migrations against a server without wsrep, or turn wsrep_on "
-            "off for the session of a single designated runner")
-
-
-class MysqlBackend:
+class MysqlBackend(MysqlConnection):
     name = "mysql"
     transactional_ddl = False
     span_runner: SpanRunner | None = None
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
-        self.url = url  # kept for the scratch databases a catalog makes beside this one
-        self.display_url = redact_url(url)
+        super().__init__(url, table=table, busy_timeout=busy_timeout)
         self.journal: Journal | None = self
         self.readonly = readonly
-        self.busy_timeout = busy_timeout
-        self.sql = StateSql(table, quote_char="`", mark="%s")
-        self.journal_sql = StateSql(table + "_state", quote_char="`", mark="%s")
-        self.lock_sql = StateSql(table + "_lock", quote_char="`", mark="%s")
-        self.params = self._parse(url)
-        self.conn = self._connect()
-        self.database = str(self._one("SELECT DATABASE()"))
-        self.lock_name = self._lock_name()
         self.last_sql = ""  # the statement describe_error explains
-
-    # -- connection -----------------------------------------------------------
-
-    def _parse(self, url: str) -> dict[str, Any]:
-        parts = urlsplit(url)
-        database = unquote(parts.path.lstrip("/"))
-        if not database:
-            raise ConfigError(f"{self.display_url} names no database: write "
-                              "mysql://user:password@host:3306/DATABASE")
-        params: dict[str, Any] = {
-            "host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,
-            "user": unquote(parts.username or "root"),
-            "password": unquote(parts.password or ""), "database": database,
-            "charset": "utf8mb4", "connect_timeout": 10,
-        }
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key not in URL_PARAMS:
-                raise ConfigError(f"{self.display_url}: unknown URL parameter {key!r} "
-                                  f"(known: {', '.join(URL_PARAMS)})")
-            params[key] = int(value) if key == "connect_timeout" else value
-        return params
-
-    def _connect(self) -> Any:
-        p = dict(self.params)
-        lock_wait = p.pop("lock_wait_timeout", None)
-        init = f"SET SESSION lock_wait_timeout = {int(lock_wait)}" if lock_wait else None
-        try:
-            # client_flag=0 adds nothing to PyMySQL's defaults: no MULTI_STATEMENTS.
-            conn = pymysql.connect(autocommit=True, client_flag=0, init_command=init,
-                                   program_name="migrator", **p)
-        except pymysql.err.MySQLError as exc:
-            code = exc.args[0] if exc.args else 0
-            cls = ServerUnavailable if code in _TRANSIENT_CODES else ConfigError
-            raise cls(f"cannot connect to {self.display_url}: {exc.args[-1]}"
-                      + (" (is the server running? 'migrator wait --timeout SECONDS' waits "
-                         "for one that is starting)" if cls is ServerUnavailable else "")
-                      ) from exc
-        assert not conn.client_flag & CLIENT.MULTI_STATEMENTS
-        try:
-            refusal = galera_refusal(self._wsrep(conn), self.display_url)
-        except BaseException:
-            conn.close()
-            raise
-        if refusal:
-            conn.close()
-            raise ConfigError(refusal)
-        return conn
-
-    @staticmethod
-    def _wsrep(conn: Any) -> str | None:
-        with conn.cursor() as cur:
-            cur.execute("SHOW VARIABLES LIKE 'wsrep_on'")
-            row = cur.fetchone()
-        return str(row[1]) if row else None
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-    def _query(self, sql: str, args: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
-        with self.conn.cursor() as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-
-    def _one(self, sql: str, args: tuple[Any, ...] | None = None) -> Any:
-        rows = self._query(sql, args)
-        return rows[0][0] if rows else None
 
     def catalog(self) -> Catalog:
         """This database's objects and rows for the DBA commands (backends/mysql/catalog.py)."""
@@ -151,19 +68,6 @@ class MysqlBackend:
         return split(text)
 
     # -- bookkeeping ----------------------------------------------------------
-
-    def _columns(self, sql: StateSql) -> list[str]:
-        schema, _, _ = sql.table.rpartition(".")
-        rows = self._query(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
-            "AND table_name = %s ORDER BY ordinal_position",
-            (schema or self.database, sql.bare_name),
-        )
-        return [str(r[0]) for r in rows]
-
-    def _check_ours(self) -> bool:
-        columns = self._columns(self.sql)
-        return is_ours(self.sql.table, columns)
 
     def ensure_state_table(self) -> None:
         options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
@@ -182,14 +86,6 @@ class MysqlBackend:
             "    message TEXT NOT NULL\n"
             ")" + options
         )
-
-    def applied(self) -> list[AppliedMigration]:
-        if not self._check_ours():
-            return []
-        return [
-            AppliedMigration(str(v), str(n), str(c), str(a), int(d or 0))
-            for v, n, c, a, d in self._query(self.sql.select_all())
-        ]
 
     def is_applied(self, version: str) -> bool:
         return bool(self._query(self.sql.select_one(), (version,)))
@@ -251,10 +147,15 @@ class MysqlBackend:
 
     def execute(self, sql: str) -> None:
         self.last_sql = sql
-        with self.conn.cursor() as cur:
+        with self.cancelled_on_signal(), self.conn.cursor() as cur:
             cur.execute(sql)  # no args: PyMySQL does no %-formatting
             while cur.nextset():  # CALL returns one result per SELECT inside
                 pass
+
+    def keeps_transaction(self, sql: str) -> bool | None:
+        if _KEEPS_TRANSACTION.match(sql) is not None:
+            return True
+        return None if _LOCKS_TABLES.match(sql) is not None else False
 
     @contextlib.contextmanager
     def foreign_keys_off(self) -> Iterator[None]:
@@ -269,12 +170,6 @@ class MysqlBackend:
         return []
 
     # -- locking --------------------------------------------------------------
-
-    def _lock_name(self) -> str:
-        name = f"migrator:{self.database}.{self.sql.table}"
-        if len(name) <= _MAX_LOCK_NAME:
-            return name
-        return "migrator:" + hashlib.sha256(name.encode()).hexdigest()[:40]
 
     @contextlib.contextmanager
     def run_lock(self, timeout: float) -> Iterator[None]:
@@ -344,8 +239,8 @@ class MysqlBackend:
     def dry_run_sql(self) -> dict[str, str]:
         q = self.journal_sql.qualified
         return {
-            "begin": f"-- MySQL: not atomic; each statement commits on its own and {q} "
-                     "tracks it\nSTART TRANSACTION;",
+            "begin": f"-- MySQL: DDL commits on its own, runs of DML in one transaction; "
+                     f"{q} tracks where\nSTART TRANSACTION;",
             "commit": f"DELETE FROM {q} WHERE version = <version>;\nCOMMIT;",
             "fk_off": "-- foreign-keys-off is not supported on MySQL",
             "fk_check": "--",

@@ -14,20 +14,20 @@ import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
-from migrator.backends.mysql.catalog import AUTO_INCREMENT, own_tables, walk
+from migrator.backends.mysql.walker import AUTO_INCREMENT, own_tables, walk
 from migrator.errors import ConfigError
 from migrator.files import version_key
 from migrator.state import AppliedMigration, StateSql, sql_literal
 
 if TYPE_CHECKING:
-    from migrator.backends.mysql.backend import MysqlBackend
+    from migrator.backends.mysql.connection import MysqlConnection
 
 HEADER = "-- schema dump written by 'migrator dump'; do not edit"
 NOW = "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%dT%H:%i:%s.000Z')"
 TOOL_TIMEOUT = 300
 
 
-def dump(backend: MysqlBackend) -> str:
+def dump(backend: MysqlConnection) -> str:
     """The dump text of the database ``backend`` is connected to."""
     applied = sorted(backend.applied(), key=lambda r: (version_key(r.version), r.version))
     state = StateSql(backend.sql.bare_name, quote_char="`")
@@ -46,7 +46,7 @@ def _render(body: str, create: str, state: StateSql, applied: list[AppliedMigrat
     return "\n".join(out) + "\n"
 
 
-def _body(backend: MysqlBackend, bare: str) -> str:
+def _body(backend: MysqlConnection, bare: str) -> str:
     tool = shutil.which("mariadb-dump") or shutil.which("mysqldump")
     if tool is None:
         return _show_create(backend)
@@ -86,7 +86,7 @@ def _squeeze(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _show_create(backend: MysqlBackend) -> str:
+def _show_create(backend: MysqlConnection) -> str:
     """Without mysqldump: SHOW CREATE for every object, by kind and name."""
     out: list[str] = ["SET FOREIGN_KEY_CHECKS = 0;", ""]  # keys may name tables sorted later
     for obj in walk(backend, events=False):

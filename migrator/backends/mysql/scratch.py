@@ -16,17 +16,14 @@ import contextlib
 import re
 import secrets
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import pymysql  # type: ignore[import-untyped]
 
 from migrator.backends.base import ScratchSpace
-from migrator.backends.mysql.catalog import DEFINER, CatalogObject, quote, walk
+from migrator.backends.mysql.connection import MysqlConnection
+from migrator.backends.mysql.walker import DEFINER, CatalogObject, quote, walk
 from migrator.errors import ConfigError
-
-if TYPE_CHECKING:
-    from migrator.backends.mysql.backend import MysqlBackend
 
 _GENERATED = "GENERATED|VIRTUAL|PERSISTENT|STORED"
 # An event runs on the copy only if enabled there: copies are made disabled.
@@ -43,7 +40,7 @@ def with_database(url: str, database: str) -> str:
 
 
 @contextlib.contextmanager
-def scratch(backend: MysqlBackend) -> Iterator[ScratchSpace]:
+def scratch(backend: MysqlConnection) -> Iterator[ScratchSpace]:
     """An empty database on the same server; its bookkeeping table is the backend's."""
     name = scratch_name()
     try:
@@ -64,7 +61,7 @@ def scratch(backend: MysqlBackend) -> Iterator[ScratchSpace]:
     _drop(backend, name)
 
 
-def _drop(backend: MysqlBackend, name: str) -> None:
+def _drop(backend: MysqlConnection, name: str) -> None:
     try:
         backend._query(f"DROP DATABASE IF EXISTS {quote(name)}")
     except pymysql.err.MySQLError as exc:
@@ -73,21 +70,33 @@ def _drop(backend: MysqlBackend, name: str) -> None:
 
 
 @contextlib.contextmanager
-def copy(backend: MysqlBackend) -> Iterator[ScratchSpace]:
+def copy(backend: MysqlConnection) -> Iterator[ScratchSpace]:
     """A scratch database holding a copy of the backend's database, bookkeeping included."""
-    from migrator.backends.mysql.backend import MysqlBackend
-
     with scratch(backend) as space:
-        target = MysqlBackend(space.url, table=backend.sql.table, readonly=False,
-                              busy_timeout=backend.busy_timeout)
+        target = MysqlConnection(space.url, table=backend.sql.table,
+                                 busy_timeout=backend.busy_timeout)
         try:
             _fill(backend, target)
+            size = _size(target)
         finally:
             target.close()
-        yield space
+        yield space._replace(size_bytes=size)
 
 
-def _fill(source: MysqlBackend, target: MysqlBackend) -> None:
+def _size(target: MysqlConnection) -> int:
+    """Bytes the copy takes on the server: its tables' data and indexes, after
+    ANALYZE TABLE (InnoDB updates its statistics later, on its own time)."""
+    tables = [quote(str(r[0])) for r in target._query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+        "AND table_type = 'BASE TABLE' ORDER BY 1")]
+    for at in range(0, len(tables), 100):
+        target._query("ANALYZE TABLE " + ", ".join(tables[at:at + 100]))
+    return int(target._one(
+        "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
+        "WHERE table_schema = DATABASE()") or 0)
+
+
+def _fill(source: MysqlConnection, target: MysqlConnection) -> None:
     objects = walk(source, skip=set())
     q = target._query
     q("SET SESSION FOREIGN_KEY_CHECKS = 0")
@@ -110,7 +119,7 @@ def _fill(source: MysqlBackend, target: MysqlBackend) -> None:
                 q(_ENABLED.sub(r"\1 DISABLE", text, count=1) if kind == "event" else text)
 
 
-def _stored_columns(source: MysqlBackend, table: str) -> str:
+def _stored_columns(source: MysqlConnection, table: str) -> str:
     rows = source._query(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
         f"AND table_name = %s AND extra NOT RLIKE '{_GENERATED}' ORDER BY ordinal_position",
@@ -118,7 +127,7 @@ def _stored_columns(source: MysqlBackend, table: str) -> str:
     return ", ".join(quote(str(r[0])) for r in rows)
 
 
-def _create_views(target: MysqlBackend, views: list[CatalogObject]) -> None:
+def _create_views(target: MysqlConnection, views: list[CatalogObject]) -> None:
     """Views in name order, again for those that read a view not made yet."""
     pending = list(views)
     while pending:

@@ -107,10 +107,10 @@ class MaskedProgress(Progress):
     """
 
     def __init__(self, inner: Progress, variables: Mapping[str, Variable]) -> None:
-        from migrator.statements import wants_statements
-
         self.inner, self.variables = inner, variables
-        self.wants_statements = wants_statements(inner)
+        # as migrator.statements.wants_statements asks it of the wrapped object
+        listens = type(inner).statement_started is not Progress.statement_started
+        self.wants_statements = listens and bool(getattr(inner, "wants_statements", True))
 
     def run_started(self, direction: str, total: int) -> None:
         self.inner.run_started(direction, total)

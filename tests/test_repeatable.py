@@ -237,5 +237,12 @@ def test_the_api_runs_and_reports_repeatables(proj: Path) -> None:
     assert states == [("1", "applied", False), ("R_view_a", "applied", True),
                       ("R_view_b", "applied", True)]
     assert [s.version for s in m.down().done] == ["1"]
+    write(proj / "migrations" / "R_view_a" / "up.sql", _view("va", "'a9'"))
+    assert "recorded migration R_view_a as applied" in m.repair("R_view_a", applied=True)
+    assert next(e for e in m.status() if e.version == "R_view_a").state == "applied"
+    assert _value(proj, "va") == "a1"  # recorded, not run
+    m.repair("R_view_a", applied=False)
+    assert m.up().done[-1].version == "R_view_a"
+    assert _value(proj, "va") == "a9"
     with pytest.raises(Exception, match="no migration with version"):
         m.repair("R_nothing", applied=True)

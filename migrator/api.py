@@ -227,7 +227,8 @@ class Migrator:
                 problems.append(Problem(e.version, None, MISSING, "file is missing"))
             elif e.note:
                 notes.append(Problem(e.version, e.file, "line-endings", e.note))
-        checked = sum(1 for e in entries if e.is_applied and e.migration is not None)
+        checked = sum(1 for e in entries if e.is_applied and not (e.repeatable and
+                                                                   e.state == MISSING))
         return VerifyReport(problems, notes, checked)
 
     def plan_up(

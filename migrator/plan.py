@@ -152,8 +152,9 @@ def mark_unfinished(entries: list[Entry], unfinished: Sequence[Unfinished]) -> l
         u = stopped.get(e.version)
         if u is not None:
             how = "failed" if u.status == "failed" else "stopped"
-            e = e._replace(note=f"unfinished {u.direction}: {how} at statement {u.statement} "
-                                f"of {u.total}; see 'migrator repair {u.version}'")
+            note = (f"unfinished {u.direction}: {how} at statement {u.statement} of {u.total}; "
+                    f"see 'migrator repair {u.version}'")
+            e = e._replace(note=f"{REPEATABLE}, {note}" if e.repeatable else note)
         marked.append(e)
     return marked
 

@@ -113,7 +113,9 @@ def test_a_removed_repeatable_is_missing_but_not_drift(proj: Path) -> None:
     gone = next(m for m in doc if m["version"] == "R_view_b")
     assert gone["state"] == "missing" and gone["file"] is None
     assert "not drift" in gone["note"]
-    assert run(proj, "verify").code == 0
+    verify = run(proj, "verify", "--json")
+    assert verify.code == 0, verify
+    assert verify.json()["checked"] == 2 and verify.json()["problems"] == []
     migration(proj, "2", "more", "CREATE TABLE u (id INTEGER);\n")
     result = run(proj, "up")
     assert result.code == 0, result

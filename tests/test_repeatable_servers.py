@@ -139,6 +139,9 @@ def test_a_failing_repeatable_stops_alone_with_the_usual_report(db: Db, proj: Pa
     assert set(db.rows()) == {"1", "R_a_view", "R_b_view"}
     if db.kind == "mysql":  # the journal stops runs until the outcome is recorded
         assert "migrator repair R_c_bad" in result.err
+        status = _cli(db, proj, "status", "--json").json()["migrations"]
+        bad = next(m for m in status if m["version"] == "R_c_bad")
+        assert bad["note"].startswith("repeatable, unfinished up: failed at statement 1")
         repaired = _cli(db, proj, "repair", "R_c_bad", "--rolled-back")
         assert repaired.code == 0, repaired
     (proj / "migrations" / "R_c_bad.up.sql").unlink()

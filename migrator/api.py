@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
-from migrator.errors import ConfigError, DriftError, IrreversibleError, MigrationFailed
+from migrator.errors import ConfigError, MigrationFailed
 from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover, discover_all
 from migrator.plan import (
     MISSING,
@@ -26,6 +26,7 @@ from migrator.plan import (
     Entry,
     check_drift,
     check_order,
+    check_rollback,
     find,
     mark_unfinished,
     pending_up_to,
@@ -197,10 +198,7 @@ class Migrator:
                 result.steps.append(run(backend, item, progress))
             except MigrationFailed as exc:
                 exc.completed = result.done
-                shown = self._masked(exc)
-                if shown is exc:
-                    raise
-                raise shown from exc.__cause__
+                raise self._masked(exc) from exc.__cause__
         return result
 
     # -- read-only commands ---------------------------------------------------
@@ -276,10 +274,7 @@ class Migrator:
                 try:
                     result = RunResult(UP, run_group(backend, items, progress))
                 except MigrationFailed as exc:
-                    shown = self._masked(exc)
-                    if shown is exc:
-                        raise
-                    raise shown from exc.__cause__
+                    raise self._masked(exc) from exc.__cause__
             else:
                 result = self._run_all(backend, items, UP)
         return result.timed(started)
@@ -441,30 +436,7 @@ class Migrator:
     ) -> list[Prepared]:
         entries = reconcile(migrations, backend.applied())
         targets = rollback_targets(entries, steps=steps, to=to, everything=everything)
-        missing = [e for e in targets if e.migration is None]
-        if missing:
-            raise DriftError(
-                "cannot roll back migrations whose files are missing; nothing was run:\n"
-                + "\n".join(f"  {e.version}_{e.name}" for e in missing),
-                [{"version": e.version, "file": None, "kind": MISSING} for e in missing],
-            )
-        modified = [e for e in targets if e.state == MODIFIED]
-        if modified and not allow_modified:
-            raise DriftError(
-                "cannot roll back: these up files changed since they were applied, so their "
-                "down files may not match what ran; nothing was run:\n"
-                + "\n".join(f"  {e.file}" for e in modified)
-                + "\n  hint: restore the files, or pass --allow-modified",
-                [{"version": e.version, "file": e.file, "kind": MODIFIED} for e in modified],
-            )
-        irreversible = [e for e in targets if e.migration and e.migration.down is None]
-        if irreversible:
-            raise IrreversibleError(
-                "cannot roll back migrations that have no down file; nothing was run:\n"
-                + "".join(f"  {e.file}\n" for e in irreversible)
-                + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
-                "directory) to make a migration reversible"
-            )
+        check_rollback(targets, allow_modified)
         from migrator.prepared import prepare
 
         pairs = [(e.migration, DOWN) for e in targets if e.migration is not None]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.checksum import cosmetic_match
-from migrator.errors import ConfigError, DriftError
+from migrator.errors import ConfigError, DriftError, IrreversibleError
 from migrator.files import REPEATABLE_KEY, REPEATABLE_PREFIX, Migration, version_key
 from migrator.state import AppliedMigration
 
@@ -249,3 +249,32 @@ def rollback_targets(
     if count < 1:
         raise ConfigError("--steps must be at least 1")
     return applied[:count]
+
+
+def check_rollback(targets: Sequence[Entry], allow_modified: bool) -> None:
+    """Refuse a rollback that cannot be trusted, before anything runs: a file is
+    missing, an up file changed since it ran, or there is no down file."""
+    missing = [e for e in targets if e.migration is None]
+    if missing:
+        raise DriftError(
+            "cannot roll back migrations whose files are missing; nothing was run:\n"
+            + "\n".join(f"  {e.version}_{e.name}" for e in missing),
+            [{"version": e.version, "file": None, "kind": MISSING} for e in missing],
+        )
+    modified = [e for e in targets if e.state == MODIFIED]
+    if modified and not allow_modified:
+        raise DriftError(
+            "cannot roll back: these up files changed since they were applied, so their "
+            "down files may not match what ran; nothing was run:\n"
+            + "\n".join(f"  {e.file}" for e in modified)
+            + "\n  hint: restore the files, or pass --allow-modified",
+            [{"version": e.version, "file": e.file, "kind": MODIFIED} for e in modified],
+        )
+    irreversible = [e for e in targets if e.migration and e.migration.down is None]
+    if irreversible:
+        raise IrreversibleError(
+            "cannot roll back migrations that have no down file; nothing was run:\n"
+            + "".join(f"  {e.file}\n" for e in irreversible)
+            + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
+            "directory) to make a migration reversible"
+        )

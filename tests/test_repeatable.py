@@ -248,3 +248,10 @@ def test_the_api_runs_and_reports_repeatables(proj: Path) -> None:
     assert _value(proj, "va") == "a9"
     with pytest.raises(Exception, match="no migration with version"):
         m.repair("R_nothing", applied=True)
+
+
+def test_baseline_records_versioned_migrations_only(proj: Path) -> None:
+    m = Migrator(f"sqlite:///{proj / 'app.db'}", proj / "migrations", variables={})
+    assert [r.version for r in m.baseline("1")] == ["1"]
+    assert set(_rows(proj)) == {"1"}
+    assert [s.version for s in m.up().done] == ["R_view_a", "R_view_b"]

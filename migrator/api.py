@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
-from migrator.errors import ConfigError, DriftError, IrreversibleError, MigrationFailed
-from migrator.files import Migration, discover
+from migrator.errors import ConfigError, MigrationFailed
+from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover, discover_all
 from migrator.plan import (
     MISSING,
     MODIFIED,
     Entry,
     check_drift,
     check_order,
+    check_rollback,
     find,
     mark_unfinished,
     pending_up_to,
@@ -36,6 +37,7 @@ from migrator.progress import DOWN, UP, Progress, StepResult
 from migrator.state import AppliedMigration, utc_now, validate_table_name
 
 if TYPE_CHECKING:
+    from migrator.placeholders import Variable
     from migrator.prepared import Prepared
 
 # The engine (splitter, pre-flight checks) is imported by the commands that run
@@ -107,7 +109,10 @@ class Migrator:
         table: str = "schema_migrations",
         lock_timeout: float = 0.0,
         progress: Progress | None = None,
+        variables: Mapping[str, Variable] | None = None,
     ) -> None:
+        """``variables`` fill ``${NAME}`` in files marked ``-- migrator: placeholders``;
+        None reads them from ``MIGRATOR_VAR_*`` and ``MIGRATOR_SECRET_*``."""
         if not url:
             raise ConfigError("no database URL given")
         self.url = url
@@ -115,11 +120,49 @@ class Migrator:
         self.table = validate_table_name(table)
         self.lock_timeout = lock_timeout
         self.progress = progress or Progress()
+        self._variables = variables
+        self._shown: Progress | None = None
 
     # -- plumbing -------------------------------------------------------------
 
+    @property
+    def variables(self) -> Mapping[str, Variable]:
+        """Read when a file is prepared to run, not before: ``status`` never needs them."""
+        if self._variables is None:
+            import os
+
+            from migrator.placeholders import collect
+
+            self._variables = collect({}, os.environ)
+        return self._variables
+
+    @property
+    def _progress(self) -> Progress:
+        """``progress``, behind a mask when a secret is set: statements shown by
+        ``--verbose`` and warnings never carry a secret value."""
+        if self._shown is None:
+            from migrator.placeholders import MaskedProgress, has_secrets
+
+            variables = self.variables
+            secret = has_secrets(variables)
+            self._shown = MaskedProgress(self.progress, variables) if secret else self.progress
+        return self._shown
+
+    def _masked(self, exc: MigrationFailed) -> MigrationFailed:
+        from migrator.placeholders import has_secrets, masked_failure
+
+        return masked_failure(exc, self.variables) if has_secrets(self.variables) else exc
+
     def migrations(self) -> list[Migration]:
+        """The versioned migrations, ordered by version."""
         return discover(self.migrations_dir)
+
+    def repeatables(self) -> list[Migration]:
+        """The repeatable migrations (``R_<name>.up.sql``), in the order they run."""
+        return discover_all(self.migrations_dir).repeatables
+
+    def _discovered(self) -> Discovered:
+        return discover_all(self.migrations_dir)
 
     @contextlib.contextmanager
     def _backend(self, *, readonly: bool) -> Iterator[Backend]:
@@ -148,21 +191,24 @@ class Migrator:
         from migrator.engine import run
 
         result = RunResult(direction)
-        self.progress.run_started(direction, len(items))
+        progress = self._progress
+        progress.run_started(direction, len(items))
         for item in items:
             try:
-                result.steps.append(run(backend, item, self.progress))
+                result.steps.append(run(backend, item, progress))
             except MigrationFailed as exc:
                 exc.completed = result.done
-                raise
+                raise self._masked(exc) from exc.__cause__
         return result
 
     # -- read-only commands ---------------------------------------------------
 
     def status(self) -> list[Entry]:
-        migrations = self.migrations()
+        """Versioned migrations by version, then repeatable ones by name."""
+        found = self._discovered()
         with self._backend(readonly=True) as backend:
-            entries = reconcile(migrations, backend.applied())
+            entries = reconcile(found.migrations, backend.applied(),
+                                repeatables=found.repeatables)
             if backend.journal is not None:  # MySQL: say which file stopped part-way
                 entries = mark_unfinished(entries, backend.journal.unfinished())
             return entries
@@ -171,13 +217,16 @@ class Migrator:
         entries = self.status()
         problems, notes = [], []
         for e in entries:
+            if e.repeatable:  # a changed one is re-run, a removed one is no drift
+                continue
             if e.state == MODIFIED:
                 problems.append(Problem(e.version, e.file, MODIFIED, "checksum differs"))
             elif e.state == MISSING:
                 problems.append(Problem(e.version, None, MISSING, "file is missing"))
             elif e.note:
                 notes.append(Problem(e.version, e.file, "line-endings", e.note))
-        checked = sum(1 for e in entries if e.is_applied)
+        checked = sum(1 for e in entries if e.is_applied and not (e.repeatable and
+                                                                   e.state == MISSING))
         return VerifyReport(problems, notes, checked)
 
     def plan_up(
@@ -185,9 +234,9 @@ class Migrator:
         allow_out_of_order: bool = False,
     ) -> list[Prepared]:
         """What ``up`` would run, checked and split, without writing anything."""
-        migrations = self.migrations()
+        found = self._discovered()
         with self._backend(readonly=True) as backend:
-            return self._up_items(backend, migrations, to, allow_modified, allow_out_of_order)
+            return self._up_items(backend, found, to, allow_modified, allow_out_of_order)
 
     def plan_down(
         self, *, steps: int | None = None, to: str | None = None, everything: bool = False,
@@ -203,9 +252,10 @@ class Migrator:
         self, *, to: str | None = None, allow_modified: bool = False,
         allow_out_of_order: bool = False, single_transaction: bool = False,
     ) -> RunResult:
-        """Apply pending migrations; ``single_transaction``: all of them or none."""
+        """Apply pending migrations, then re-run the repeatables that changed;
+        ``single_transaction``: all of them or none."""
         started = time.perf_counter()
-        migrations = self.migrations()
+        migrations = self._discovered()
         # Split and check the pending files read-only first: an invalid file must
         # not create the database or its bookkeeping table (SPEC "What a run does" 1).
         with self._backend(readonly=True) as backend:
@@ -219,8 +269,12 @@ class Migrator:
             items = self._up_items(backend, migrations, to, allow_modified, allow_out_of_order,
                                    checked)
             if single_transaction:
-                self.progress.run_started(UP, len(items))
-                result = RunResult(UP, run_group(backend, items, self.progress))
+                progress = self._progress
+                progress.run_started(UP, len(items))
+                try:
+                    result = RunResult(UP, run_group(backend, items, progress))
+                except MigrationFailed as exc:
+                    raise self._masked(exc) from exc.__cause__
             else:
                 result = self._run_all(backend, items, UP)
         return result.timed(started)
@@ -248,7 +302,8 @@ class Migrator:
 
         with self._writing() as backend:
             downs = self._down_items(backend, migrations, steps, None, False, True)
-            ups = prepare(backend, [(i.migration, UP) for i in reversed(downs)], self.progress)
+            ups = prepare(backend, [(i.migration, UP) for i in reversed(downs)], self._progress,
+                          self.variables)
             down_result = self._run_all(backend, downs, DOWN).timed(started)
             halfway = time.perf_counter()
             up_result = self._run_all(backend, ups, UP)
@@ -285,22 +340,33 @@ class Migrator:
         """
         from migrator.files import version_key
 
-        migrations = self.migrations()
+        found = self._discovered()
+        migrations = found.migrations + found.repeatables
         with self._writing(journal_check=False) as backend:
             # -2 matches nothing: -1 is the key of every non-numeric row
             key = version_key(version) if version.replace("-", "").isdigit() else -2
+
+            def same(v: str) -> bool:  # a repeatable is named by its version, R_<name>
+                if version.startswith(REPEATABLE_PREFIX):
+                    return v == version
+                return version_key(v) == key
+
             journal = backend.journal
             unfinished = [] if journal is None else journal.unfinished()
-            file = next((m for m in migrations if m.key == key), None)
-            entry = next((e for e in reconcile(migrations, backend.applied())
-                          if e.key == key), None)
-            loose = next((u for u in unfinished if version_key(u.version) == key), None)
+            file = next((m for m in migrations if same(m.version)), None)
+            entry = next((e for e in reconcile(found.migrations, backend.applied(),
+                                               repeatables=found.repeatables)
+                          if same(e.version)), None)
+            loose = next((u for u in unfinished if same(u.version)), None)
             if file is None and entry is None and loose is None:
                 raise ConfigError(f"no migration with version {version}: no file, no row")
             v = (loose.version if loose else entry.version if entry
                  else file.version if file else version)
             with transaction(backend):
                 was = backend.is_applied(v)
+                if applied and was and file is not None and file.repeatable:
+                    backend.forget(v)  # its row takes the checksum of the file that ran
+                    was = False
                 if applied and not was:
                     name = file.name if file else loose.name if loose else ""
                     checksum = file.checksum if file else ""
@@ -338,12 +404,13 @@ class Migrator:
     # -- selection ------------------------------------------------------------
 
     def _up_items(
-        self, backend: Backend, migrations: list[Migration], to: str | None,
+        self, backend: Backend, found: Discovered, to: str | None,
         allow_modified: bool, allow_out_of_order: bool, checked: list[Prepared] | None = None,
     ) -> list[Prepared]:
+        """Pending versioned files, then the repeatables due (see ``pending_up_to``)."""
         from migrator.prepared import prepare
 
-        entries = reconcile(migrations, backend.applied())
+        entries = reconcile(found.migrations, backend.applied(), repeatables=found.repeatables)
         if not allow_modified:
             check_drift(entries)
         targets = pending_up_to(entries, to)
@@ -352,7 +419,7 @@ class Migrator:
         pairs = [(e.migration, UP) for e in targets if e.migration is not None]
         done = {i.migration.version: i for i in checked or ()}  # split once, warn once
         todo = [(m, d) for m, d in pairs if m.version not in done]
-        fresh = iter(prepare(backend, todo, self.progress))
+        fresh = iter(prepare(backend, todo, self._progress, self.variables))
         return [done.get(m.version) or next(fresh) for m, _ in pairs]
 
     def _anything_to_roll_back(
@@ -369,31 +436,8 @@ class Migrator:
     ) -> list[Prepared]:
         entries = reconcile(migrations, backend.applied())
         targets = rollback_targets(entries, steps=steps, to=to, everything=everything)
-        missing = [e for e in targets if e.migration is None]
-        if missing:
-            raise DriftError(
-                "cannot roll back migrations whose files are missing; nothing was run:\n"
-                + "\n".join(f"  {e.version}_{e.name}" for e in missing),
-                [{"version": e.version, "file": None, "kind": MISSING} for e in missing],
-            )
-        modified = [e for e in targets if e.state == MODIFIED]
-        if modified and not allow_modified:
-            raise DriftError(
-                "cannot roll back: these up files changed since they were applied, so their "
-                "down files may not match what ran; nothing was run:\n"
-                + "\n".join(f"  {e.file}" for e in modified)
-                + "\n  hint: restore the files, or pass --allow-modified",
-                [{"version": e.version, "file": e.file, "kind": MODIFIED} for e in modified],
-            )
-        irreversible = [e for e in targets if e.migration and e.migration.down is None]
-        if irreversible:
-            raise IrreversibleError(
-                "cannot roll back migrations that have no down file; nothing was run:\n"
-                + "".join(f"  {e.file}\n" for e in irreversible)
-                + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
-                "directory) to make a migration reversible"
-            )
+        check_rollback(targets, allow_modified)
         from migrator.prepared import prepare
 
         pairs = [(e.migration, DOWN) for e in targets if e.migration is not None]
-        return prepare(backend, pairs, self.progress)
+        return prepare(backend, pairs, self._progress, self.variables)

@@ -1,4 +1,4 @@
-"""Discovering migrations on disk in either layout.
+"""Discovering migrations on disk in either layout, versioned and repeatable.
 
 Every bad file is collected before anything is reported, so a DBA fixes the
 whole directory in one pass instead of one error per run (dbmate skips
@@ -24,6 +24,13 @@ PAIR = re.compile(rf"^{_VERSION}_{_NAME}\.(?P<direction>up|down)\.sql\Z")
 DIRECTORY = re.compile(rf"^{_VERSION}_{_NAME}\Z")
 _LOOKS_VERSIONED = re.compile(r"^\d")
 NAME_OK = re.compile(r"^[\w-]+\Z")  # \Z: "$" would accept a trailing newline
+# Repeatable migrations (Flyway's R__): "R_<name>.up.sql" or "R_<name>/up.sql". Their
+# recorded version is "R_<name>": no file version starts with a letter, and "R" sorts
+# after every digit, so such rows never collide with numeric versions and list last.
+REPEATABLE_PREFIX = "R_"
+REPEATABLE_KEY = -1  # like a hand-edited row's: never equal to a file version's key
+REPEATABLE = re.compile(rf"^R_{_NAME}\.(?P<direction>up|down)\.sql\Z")
+REPEATABLE_DIRECTORY = re.compile(rf"^R_{_NAME}\Z")
 
 
 class Migration(NamedTuple):
@@ -41,7 +48,12 @@ class Migration(NamedTuple):
 
     @property
     def label(self) -> str:
-        return f"{self.version}_{self.name}"
+        return self.version if self.repeatable else f"{self.version}_{self.name}"
+
+    @property
+    def repeatable(self) -> bool:
+        """Run again whenever its checksum changes, never rolled back."""
+        return self.version.startswith(REPEATABLE_PREFIX)
 
     @property
     def checksum(self) -> str:
@@ -73,8 +85,22 @@ def _file_key(version: str) -> int:
     return int(version)  # the pattern already excluded signs, spaces, '_' and other digits
 
 
+class Discovered(NamedTuple):
+    migrations: list[Migration]  # versioned, ordered by version
+    repeatables: list[Migration]  # ordered by name, the order they run in
+
+
 def discover(directory: Path) -> list[Migration]:
-    """Load and validate every migration in ``directory``, ordered by version."""
+    """Load and validate every migration in ``directory``, ordered by version.
+
+    Repeatable files are validated too (a bad one is a problem here as well)
+    but left out: only ``discover_all`` returns them.
+    """
+    return discover_all(directory).migrations
+
+
+def discover_all(directory: Path) -> Discovered:
+    """Every versioned and repeatable migration in ``directory``, validated at once."""
     if not directory.is_dir():
         what = "is not a directory" if directory.exists() else "does not exist"
         raise ConfigError(
@@ -84,6 +110,7 @@ def discover(directory: Path) -> list[Migration]:
     problems: list[FileProblem] = []
     ups: dict[tuple[str, str], str] = {}
     downs: dict[tuple[str, str], str] = {}
+    repeatables: dict[str, str] = {}  # name -> path of its up file
     try:
         entries = sorted(os.scandir(directory), key=_BY_NAME)
     except OSError as exc:
@@ -98,14 +125,15 @@ def discover(directory: Path) -> list[Migration]:
             is_dir = entry.is_dir()
             special = not is_dir and not entry.is_file() and os.path.exists(path)
         except OSError as exc:  # a symbolic link loop
-            if _LOOKS_VERSIONED.match(name):
+            if _LOOKS_VERSIONED.match(name) or name.startswith(REPEATABLE_PREFIX):
                 problems.append(FileProblem(path, f"cannot read: {exc.strerror}"))
             continue
         if is_dir:
-            _scan_directory(path, name, ups, downs, problems)
+            _scan_directory(path, name, ups, downs, problems, repeatables)
         elif not special:  # a file, or a dangling link whose read names the problem
-            _scan_file(path, name, ups, downs, problems)
-        elif _LOOKS_VERSIONED.match(name):  # reading a FIFO would wait forever
+            _scan_file(path, name, ups, downs, problems, repeatables)
+        elif _LOOKS_VERSIONED.match(name) or name.startswith(REPEATABLE_PREFIX):
+            # reading a FIFO would wait forever
             problems.append(FileProblem(
                 path, "not a regular file (a FIFO, socket or device); migrations "
                 "must be files"))
@@ -114,10 +142,11 @@ def discover(directory: Path) -> list[Migration]:
             problems.append(FileProblem(path, "down file without a matching up file"))
     migrations = _load(ups, downs, problems)
     _check_duplicates(migrations, problems)
+    loaded = _load_repeatables(repeatables, problems)
     if problems:
         raise MigrationFileError(problems)
     migrations.sort(key=_BY_KEY)
-    return migrations
+    return Discovered(migrations, loaded)
 
 
 _BY_NAME = attrgetter("name")
@@ -130,10 +159,13 @@ def _scan_file(
     ups: dict[tuple[str, str], str],
     downs: dict[tuple[str, str], str],
     problems: list[FileProblem],
+    repeatables: dict[str, str],
 ) -> None:
     match = PAIR.match(name)
     if match is None:
-        if name.endswith(".sql") and _LOOKS_VERSIONED.match(name):
+        if name.startswith(REPEATABLE_PREFIX):  # only after PAIR: no cost to versioned files
+            _scan_repeatable_file(path, name, problems, repeatables)
+        elif name.endswith(".sql") and _LOOKS_VERSIONED.match(name):
             problems.append(
                 FileProblem(
                     path,
@@ -171,8 +203,11 @@ def _scan_directory(
     ups: dict[tuple[str, str], str],
     downs: dict[tuple[str, str], str],
     problems: list[FileProblem],
+    repeatables: dict[str, str],
 ) -> None:
     if not _LOOKS_VERSIONED.match(name):
+        if name.startswith(REPEATABLE_PREFIX):
+            _scan_repeatable_directory(path, name, problems, repeatables)
         return
     match = DIRECTORY.match(name)
     up, down = os.path.join(path, "up.sql"), os.path.join(path, "down.sql")
@@ -231,3 +266,63 @@ def _check_duplicates(migrations: list[Migration], problems: list[FileProblem]) 
                 problems.append(
                     FileProblem(m.up.path, f"duplicate version {m.key} (shared by {paths})")
                 )
+
+
+_NOT_ROLLED_BACK = ("repeatable migrations are not rolled back ('down' leaves them alone); "
+                    "remove this down file")
+
+
+def _claim_repeatable(
+    repeatables: dict[str, str], name: str, path: str, problems: list[FileProblem]
+) -> None:
+    other = repeatables.get(name)
+    if other is not None:
+        problems.append(FileProblem(
+            path, f"duplicate repeatable migration R_{name} (shared by {other}, {path}); "
+            "keep one layout"))
+    repeatables[name] = path
+
+
+def _scan_repeatable_file(
+    path: str, name: str, problems: list[FileProblem], repeatables: dict[str, str]
+) -> None:
+    match = REPEATABLE.match(name)
+    if match is None:
+        if name.endswith(".sql"):
+            problems.append(FileProblem(
+                path, "not a repeatable migration file name: expected R_<name>.up.sql, the "
+                "name made of letters, digits, '_' and '-'"))
+    elif match["direction"] == "down":
+        problems.append(FileProblem(path, _NOT_ROLLED_BACK))
+    else:
+        _claim_repeatable(repeatables, match["name"], path, problems)
+
+
+def _scan_repeatable_directory(
+    path: str, name: str, problems: list[FileProblem], repeatables: dict[str, str]
+) -> None:
+    match = REPEATABLE_DIRECTORY.match(name)
+    if match is None:
+        problems.append(FileProblem(
+            path, "not a repeatable migration directory name: expected R_<name>/ with the "
+            "name made of letters, digits, '_' and '-'"))
+        return
+    up, down = os.path.join(path, "up.sql"), os.path.join(path, "down.sql")
+    if os.path.lexists(down):
+        problems.append(FileProblem(down, _NOT_ROLLED_BACK))
+    if os.path.isfile(up):
+        _claim_repeatable(repeatables, match["name"], up, problems)
+    else:
+        problems.append(FileProblem(path, "repeatable migration directory has no up.sql"))
+
+
+def _load_repeatables(repeatables: dict[str, str], problems: list[FileProblem]) -> list[Migration]:
+    loaded: list[Migration] = []
+    for name in sorted(repeatables):
+        try:
+            up = read_sql(repeatables[name])
+        except SourceError as exc:
+            problems.extend(exc.problems)
+            continue
+        loaded.append(Migration(REPEATABLE_PREFIX + name, REPEATABLE_KEY, name, up, None))
+    return loaded

@@ -122,7 +122,7 @@ class Reporter(Progress):
             if step.duration_ms < PROGRESS_AFTER * 1000:
                 return  # a long file keeps its line: where the time went stays on screen
         verb = "applied" if step.direction == "up" else "rolled back"
-        label = f"{step.version}_{step.name}"
+        label = step.version if step.version.startswith("R_") else f"{step.version}_{step.name}"
         plural = "" if step.statements == 1 else "s"
         self.say(
             f"{self.paint(verb, 'green')} {label} "
@@ -219,7 +219,12 @@ def dry_run_script(
     items: Sequence[Prepared], sql: dict[str, str], direction: str, url: str,
     statements: dict[str, list[Statement]],
 ) -> str:
-    """The exact SQL a run would execute, as a script a DBA can read or run by hand."""
+    """The exact SQL a run would execute, as a script a DBA can read or run by hand.
+
+    Placeholders are filled; a secret value is shown as ``***``.
+    """
+    from migrator.placeholders import mask
+
     verb = "up" if direction == "up" else "down"
     out = [
         f"-- migrator {verb} --dry-run on {url}: {len(items)} migration(s); nothing was run",
@@ -238,11 +243,13 @@ def dry_run_script(
             out.append("-- no-transaction: each statement commits on its own")
         for stmt in statements[src.path]:
             out.append(f"-- {src.path}:{stmt.line} (statement {stmt.index} of {item.total})")
-            out.append(_terminated(stmt.sql))
+            out.append(_terminated(mask(stmt.sql, item.variables)))
         if fk_off:
             out.append(sql["fk_check"] + "  -- any row here means ROLLBACK")
         if not src.transactional:
             out.append(sql["begin"])
+        if m.repeatable:  # re-run: its row is replaced
+            out.append(f"{sql['delete']} {sql_literal(m.version)};")
         if direction == "up":
             values = [sql_literal(m.version), sql_literal(m.name), sql_literal(m.checksum),
                       sql["now"], "0"]

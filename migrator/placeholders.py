@@ -11,9 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from migrator.errors import FileProblem
+from migrator.errors import FileProblem, MigrationFailed
+from migrator.progress import Progress
+
+if TYPE_CHECKING:
+    from migrator.files import Migration
+    from migrator.progress import StepResult
+    from migrator.splitting import Statement
 
 VAR_PREFIX = "MIGRATOR_VAR_"
 SECRET_PREFIX = "MIGRATOR_SECRET_"
@@ -74,6 +80,56 @@ def mask(sql: str, variables: Mapping[str, Variable]) -> str:
                       key=lambda v: -len(v.value)):
         sql = sql.replace(var.value, MASK)
     return sql
+
+
+def has_secrets(variables: Mapping[str, Variable]) -> bool:
+    return any(v.secret and v.value for v in variables.values())
+
+
+def masked_failure(exc: MigrationFailed, variables: Mapping[str, Variable]) -> MigrationFailed:
+    """The same report with secret values hidden: the statement, the database's
+    message (which may quote it) and the whole text."""
+    info = exc.info
+    db = info.db_error
+    db = db._replace(message=mask(db.message, variables),
+                     detail=mask(db.detail, variables) if db.detail else db.detail)
+    shown = MigrationFailed(info._replace(sql=mask(info.sql, variables), db_error=db),
+                            mask(str(exc), variables))
+    shown.completed = exc.completed
+    return shown
+
+
+class MaskedProgress(Progress):
+    """Forwards every hook, with secret values hidden from what it shows.
+
+    Used only when a secret is set, so the hot statement loop keeps its fast
+    path otherwise; ``wants_statements`` is passed on from the wrapped one.
+    """
+
+    def __init__(self, inner: Progress, variables: Mapping[str, Variable]) -> None:
+        self.inner, self.variables = inner, variables
+        # as migrator.statements.wants_statements asks it of the wrapped object
+        listens = type(inner).statement_started is not Progress.statement_started
+        self.wants_statements = listens and bool(getattr(inner, "wants_statements", True))
+
+    def run_started(self, direction: str, total: int) -> None:
+        self.inner.run_started(direction, total)
+
+    def migration_started(self, migration: Migration, direction: str, total: int) -> None:
+        self.inner.migration_started(migration, direction, total)
+
+    def statement_started(self, migration: Migration, statement: Statement, total: int) -> None:
+        sql = mask(statement.sql, self.variables)
+        self.inner.statement_started(migration, statement._replace(sql=sql), total)
+
+    def before_commit(self, migration: Migration, direction: str) -> None:
+        self.inner.before_commit(migration, direction)
+
+    def migration_finished(self, step: StepResult) -> None:
+        self.inner.migration_finished(step)
+
+    def warning(self, problem: FileProblem) -> None:
+        self.inner.warning(problem._replace(message=mask(problem.message, self.variables)))
 
 
 def parse_assignment(text: str) -> tuple[str, str]:

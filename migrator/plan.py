@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.checksum import cosmetic_match
-from migrator.errors import ConfigError, DriftError
-from migrator.files import Migration, version_key
+from migrator.errors import ConfigError, DriftError, IrreversibleError
+from migrator.files import REPEATABLE_KEY, REPEATABLE_PREFIX, Migration, version_key
 from migrator.state import AppliedMigration
 
 if TYPE_CHECKING:
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 APPLIED, PENDING, MODIFIED, MISSING = "applied", "pending", "modified", "missing"
 OUT_OF_ORDER = "out of order: older than the newest applied migration"
+REPEATABLE = "repeatable"
+REPEATABLE_CHANGED = "repeatable, changed since it last ran"
+# A repeatable's file may go (its view dropped by a later migration): nothing to re-run.
+REPEATABLE_GONE = "repeatable, its file is gone; not drift"
 
 
 class Entry(NamedTuple):
@@ -56,6 +60,10 @@ class Entry(NamedTuple):
     def is_applied(self) -> bool:
         return self.row is not None
 
+    @property
+    def repeatable(self) -> bool:
+        return self.version.startswith(REPEATABLE_PREFIX)
+
 
 def _read(path: str) -> bytes:
     return Path(path).read_bytes()
@@ -65,17 +73,23 @@ def reconcile(
     migrations: Sequence[Migration],
     rows: Sequence[AppliedMigration],
     read: Callable[[str], bytes] = _read,
+    repeatables: Sequence[Migration] = (),
 ) -> list[Entry]:
+    """Versioned entries by version, then repeatable ones by name."""
     by_key = {m.key: m for m in migrations}
     # A row nearly always spells its version as its file does: reuse the file's
     # key rather than parse the row's text again (version_key on 1000s of rows).
     by_version = {m.version: m for m in by_key.values()}
     entries: list[Entry] = []
     seen: set[int] = set()
+    repeated: dict[str, AppliedMigration] = {}
     for row in rows:
         m = by_version.get(row.version)
         if m is not None:
             key = m.key
+        elif row.version.startswith(REPEATABLE_PREFIX):  # only on a miss: no cost otherwise
+            repeated[row.version] = row
+            continue
         else:
             key = version_key(row.version)
             m = by_key.get(key)
@@ -98,6 +112,29 @@ def reconcile(
             entries.append(Entry(m.version, m.name, PENDING, m.key, m, None,
                                  OUT_OF_ORDER if late else None))
     entries.sort(key=_BY_KEY)
+    if repeatables or repeated:
+        entries += _repeatable_entries(repeatables, repeated)
+    return entries
+
+
+def _repeatable_entries(
+    repeatables: Sequence[Migration], rows: dict[str, AppliedMigration]
+) -> list[Entry]:
+    """Applied while the checksum matches the row's; pending when changed or never run."""
+    entries = []
+    for m in repeatables:
+        row = rows.pop(m.version, None)
+        if row is None:
+            entries.append(Entry(m.version, m.name, PENDING, REPEATABLE_KEY, m, None, REPEATABLE))
+        elif row.checksum == m.checksum:
+            entries.append(Entry(m.version, m.name, APPLIED, REPEATABLE_KEY, m, row, REPEATABLE))
+        else:
+            entries.append(Entry(m.version, m.name, PENDING, REPEATABLE_KEY, m, row,
+                                 REPEATABLE_CHANGED))
+    for version in sorted(rows):
+        row = rows[version]
+        entries.append(Entry(version, row.name, MISSING, REPEATABLE_KEY, None, row,
+                             REPEATABLE_GONE))
     return entries
 
 
@@ -115,8 +152,9 @@ def mark_unfinished(entries: list[Entry], unfinished: Sequence[Unfinished]) -> l
         u = stopped.get(e.version)
         if u is not None:
             how = "failed" if u.status == "failed" else "stopped"
-            e = e._replace(note=f"unfinished {u.direction}: {how} at statement {u.statement} "
-                                f"of {u.total}; see 'migrator repair {u.version}'")
+            note = (f"unfinished {u.direction}: {how} at statement {u.statement} of {u.total}; "
+                    f"see 'migrator repair {u.version}'")
+            e = e._replace(note=f"{REPEATABLE}, {note}" if e.repeatable else note)
         marked.append(e)
     return marked
 
@@ -133,7 +171,8 @@ def find(entries: Sequence[Entry], version: str) -> Entry:
 
 
 def drift_problems(entries: Sequence[Entry]) -> list[Entry]:
-    return [e for e in entries if e.state in (MODIFIED, MISSING)]
+    """Modified or missing versioned files; a repeatable is re-run, never drift."""
+    return [e for e in entries if e.state in (MODIFIED, MISSING) and not e.repeatable]
 
 
 def check_drift(entries: Sequence[Entry]) -> None:
@@ -157,12 +196,24 @@ def check_drift(entries: Sequence[Entry]) -> None:
 
 
 def pending_up_to(entries: Sequence[Entry], to: str | None) -> list[Entry]:
+    """The versioned migrations ``up`` applies, then the repeatables it re-runs.
+
+    Repeatables run only when the run reaches the newest version: with an
+    older ``--to`` they would see a schema they were not written for.
+    """
     limit = find(entries, to).key if to is not None else None
-    return [e for e in entries if e.state == PENDING and (limit is None or e.key <= limit)]
+    versioned = [e for e in entries if e.state == PENDING and not e.repeatable
+                 and (limit is None or e.key <= limit)]
+    newest = max((e.key for e in entries if e.migration is not None and not e.repeatable),
+                 default=None)
+    if limit is not None and newest is not None and limit < newest:
+        return versioned
+    return versioned + [e for e in entries if e.repeatable and e.state == PENDING]
 
 
 def check_order(entries: Sequence[Entry], targets: Sequence[Entry]) -> None:
-    applied_keys = [e.key for e in entries if e.is_applied]
+    applied_keys = [e.key for e in entries if e.is_applied and not e.repeatable]
+    targets = [e for e in targets if not e.repeatable]
     if not applied_keys or not targets:
         return
     newest = max(applied_keys)
@@ -182,7 +233,9 @@ def check_order(entries: Sequence[Entry], targets: Sequence[Entry]) -> None:
 def rollback_targets(
     entries: Sequence[Entry], *, steps: int | None, to: str | None, everything: bool
 ) -> list[Entry]:
-    applied = sorted((e for e in entries if e.is_applied), key=lambda e: e.key, reverse=True)
+    """Versioned migrations only: ``down`` leaves repeatables alone."""
+    applied = sorted((e for e in entries if e.is_applied and not e.repeatable),
+                     key=lambda e: e.key, reverse=True)
     if everything:
         return applied
     if to and to.strip("0") == "" and all(e.key != 0 for e in entries):
@@ -196,3 +249,32 @@ def rollback_targets(
     if count < 1:
         raise ConfigError("--steps must be at least 1")
     return applied[:count]
+
+
+def check_rollback(targets: Sequence[Entry], allow_modified: bool) -> None:
+    """Refuse a rollback that cannot be trusted, before anything runs: a file is
+    missing, an up file changed since it ran, or there is no down file."""
+    missing = [e for e in targets if e.migration is None]
+    if missing:
+        raise DriftError(
+            "cannot roll back migrations whose files are missing; nothing was run:\n"
+            + "\n".join(f"  {e.version}_{e.name}" for e in missing),
+            [{"version": e.version, "file": None, "kind": MISSING} for e in missing],
+        )
+    modified = [e for e in targets if e.state == MODIFIED]
+    if modified and not allow_modified:
+        raise DriftError(
+            "cannot roll back: these up files changed since they were applied, so their "
+            "down files may not match what ran; nothing was run:\n"
+            + "\n".join(f"  {e.file}" for e in modified)
+            + "\n  hint: restore the files, or pass --allow-modified",
+            [{"version": e.version, "file": e.file, "kind": MODIFIED} for e in modified],
+        )
+    irreversible = [e for e in targets if e.migration and e.migration.down is None]
+    if irreversible:
+        raise IrreversibleError(
+            "cannot roll back migrations that have no down file; nothing was run:\n"
+            + "".join(f"  {e.file}\n" for e in irreversible)
+            + "  hint: write a down file (<version>_<name>.down.sql, or down.sql in its "
+            "directory) to make a migration reversible"
+        )

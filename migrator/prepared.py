@@ -1,22 +1,28 @@
 """Files split and checked before any runs: what the run loop is given.
 
-``prepare`` splits every pending file with the backend's splitter and runs
-the pre-flight checks, so an invalid file stops the run before it writes.
+``prepare`` fills the placeholders of the files that ask for them, splits
+every pending file with the backend's splitter and runs the pre-flight
+checks, so an invalid file stops the run before it writes.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.backends.base import Backend
 from migrator.errors import FileProblem, MigrationFileError
 from migrator.files import Migration
 from migrator.preflight import RISKY_FIRST, Findings, check
 from migrator.progress import UP, Progress
-from migrator.source import SqlText
+from migrator.source import PLACEHOLDERS, SqlText
 from migrator.splitting import SplitError, Statement
+
+if TYPE_CHECKING:
+    from migrator.placeholders import Variable
+
+_NO_VARIABLES: Mapping[str, Variable] = {}
 
 
 class Spans:
@@ -75,9 +81,10 @@ class Spans:
 class Prepared(NamedTuple):
     migration: Migration
     direction: str
-    source: SqlText
+    source: SqlText  # placeholders filled; the checksum still that of the raw file
     total: int
     spans: Spans | None = None  # None: split the file again when it runs
+    variables: Mapping[str, Variable] = _NO_VARIABLES  # to mask secrets in what is shown
 
 
 def source_for(migration: Migration, direction: str) -> SqlText:
@@ -88,13 +95,24 @@ def source_for(migration: Migration, direction: str) -> SqlText:
 
 
 def prepare(
-    backend: Backend, migrations: list[tuple[Migration, str]], progress: Progress
+    backend: Backend, migrations: list[tuple[Migration, str]], progress: Progress,
+    variables: Mapping[str, Variable] = _NO_VARIABLES,
 ) -> list[Prepared]:
-    """Split and check every file before any runs; all problems raised at once."""
+    """Fill, split and check every file before any runs; all problems raised at once."""
     problems: list[FileProblem] = []
     prepared: list[Prepared] = []
     for migration, direction in migrations:
         source = source_for(migration, direction)
+        shown = _NO_VARIABLES
+        if PLACEHOLDERS in source.directives:
+            from migrator.placeholders import PlaceholderError, substitute
+
+            try:
+                source = source._replace(text=substitute(source.text, source.path, variables))
+            except PlaceholderError as exc:
+                problems.extend(exc.problems)
+                continue
+            shown = variables
         spans = Spans()
         split_error = spans.collect(backend.statement_bounds(source.text))
         found: Findings = check(spans.risky(source.text), source.path, source.directives)
@@ -104,7 +122,7 @@ def prepare(
             continue
         for warning in found.warnings:
             progress.warning(warning)
-        prepared.append(Prepared(migration, direction, source, len(spans), spans))
+        prepared.append(Prepared(migration, direction, source, len(spans), spans, shown))
     if problems:
         raise MigrationFileError(problems)
     return prepared

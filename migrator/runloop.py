@@ -51,7 +51,8 @@ def apply_file(backend: Backend, item: Prepared, progress: Progress, way: Way) -
     m, direction = item.migration, item.direction
     started = 0.0
     with way.file_scope(item):
-        if backend.is_applied(m.version) != (direction == DOWN):
+        # A repeatable is re-run by design, so a row is no reason to skip it.
+        if not m.repeatable and backend.is_applied(m.version) != (direction == DOWN):
             # another process got here first; nothing was written, so the scope just ends
             return StepResult(m.version, m.name, direction, 0, 0, skipped=True)
         progress.migration_started(m, direction, item.total)
@@ -66,6 +67,8 @@ def apply_file(backend: Backend, item: Prepared, progress: Progress, way: Way) -
 
 def bookkeeping(backend: Backend, item: Prepared, duration: int) -> None:
     m = item.migration
+    if m.repeatable:  # one row per repeatable, its checksum that of this run
+        backend.forget(m.version)
     if item.direction == UP:
         backend.record(AppliedMigration(m.version, m.name, m.checksum, utc_now(), duration))
     else:

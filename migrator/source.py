@@ -17,7 +17,8 @@ from migrator.errors import FileProblem
 BOM = "\ufeff"
 NO_TRANSACTION = "no-transaction"
 FOREIGN_KEYS_OFF = "foreign-keys-off"
-KNOWN_DIRECTIVES = (NO_TRANSACTION, FOREIGN_KEYS_OFF)
+PLACEHOLDERS = "placeholders"  # ${NAME} substitution when the file is prepared to run
+KNOWN_DIRECTIVES = (NO_TRANSACTION, FOREIGN_KEYS_OFF, PLACEHOLDERS)
 
 _DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _ANY_DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:", re.IGNORECASE | re.MULTILINE)

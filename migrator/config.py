@@ -20,6 +20,9 @@ DEFAULT_TABLE = "schema_migrations"
 # dialect: how ``check`` reads the files when no URL names the database (a
 # pre-commit hook); it has no environment variable, the URL's scheme says it.
 FILE_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout", "dialect")
+# [vars]: values for ${NAME} placeholders (migrator.placeholders); flags and
+# MIGRATOR_VAR_NAME override them one name at a time.
+VARS_KEY = "vars"
 ENV = {
     "url": "DATABASE_URL",
     "migrations_dir": "MIGRATIONS_DIR",
@@ -38,6 +41,7 @@ class Settings(NamedTuple):
     lock_timeout: float
     source: dict[str, str]  # setting -> where it came from, for -v
     dialect: str | None = None
+    variables: dict[str, str] = {}  # noqa: RUF012 -- a NamedTuple default, never mutated
 
 
 def redact_url(url: str) -> str:
@@ -99,12 +103,30 @@ def _read_toml(path: Path, section: tuple[str, ...] | None) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: [{'.'.join(section or ())}] must be a table")
         data = value
-    unknown = sorted(set(data) - set(FILE_KEYS))
+    unknown = sorted(set(data) - {*FILE_KEYS, VARS_KEY})
     if unknown:
-        raise ConfigError(
-            f"{path}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(FILE_KEYS)})"
-        )
+        known = ", ".join((*FILE_KEYS, f"[{VARS_KEY}]"))
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)} (known: {known})")
+    if VARS_KEY in data:
+        data[VARS_KEY] = _variables(data[VARS_KEY], path)
     return data
+
+
+def _variables(value: Any, path: Path) -> dict[str, str]:
+    """``[vars]``: names to strings (numbers and booleans written as TOML are allowed)."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: vars must be a table ([vars] NAME = \"value\")")
+    out: dict[str, str] = {}
+    for name, item in value.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"{path}: [vars] name {name!r} is not letters, digits and '_'")
+        if isinstance(item, bool):
+            out[name] = "true" if item else "false"
+        elif isinstance(item, str | int | float):
+            out[name] = str(item)
+        else:
+            raise ConfigError(f"{path}: [vars] {name} must be a string or a number")
+    return out
 
 
 def resolve(
@@ -134,6 +156,7 @@ def resolve(
         lock_timeout=_seconds(values.get("lock_timeout", 0), source.get("lock_timeout", "")),
         source=source,
         dialect=_dialect(values.get("dialect"), source.get("dialect", "")),
+        variables=file_values.get(VARS_KEY, {}),
     )
 
 

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager, nullcontext
 from migrator.backends.base import Backend, Journal
 from migrator.errors import DbError, MigrationFailed, UnfinishedMigration
 from migrator.failures import commit_failed, failure
+from migrator.files import REPEATABLE_PREFIX
 from migrator.prepared import Prepared, statements_of
 from migrator.progress import UP, Progress
 from migrator.runloop import committing
@@ -187,7 +188,8 @@ def refuse_unfinished(journal: Journal) -> None:
     lines = ["a migration did not finish, so nothing was run:"]
     for u in rows:
         what = ("failed at" if u.status == "failed" else "was running (its process stopped) at")
-        lines.append(f"  {u.version}_{u.name} ({u.direction}) {what} statement {u.statement} "
+        label = u.version if u.version.startswith(REPEATABLE_PREFIX) else f"{u.version}_{u.name}"
+        lines.append(f"  {label} ({u.direction}) {what} statement {u.statement} "
                      f"of {u.total}, started {u.started_at}")
         run = _ROLLED_BACK.match(u.message)
         message = u.message[run.end():] if run else u.message

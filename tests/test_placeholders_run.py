@@ -186,3 +186,54 @@ def test_the_api_raises_file_errors_and_masked_failures(tmp_path: Path) -> None:
         secret.up()
     assert "nope_col" not in str(failed.value)
     assert failed.value.info.sql == "SELECT 1, ***;"
+
+
+# -- flags and the config file -------------------------------------------------
+
+
+def test_flags_beat_the_environment_and_the_config_file(proj: Path) -> None:
+    (proj / "migrator.toml").write_text('[vars]\nowner = "from-config"\npw = 42\n')
+    env = _env(MIGRATOR_VAR_owner="from-env")
+    result = run(proj, "up", "--var", "owner=from-flag", "--secret-var", f"pw={SECRET}",
+                 env=env)
+    assert result.code == 0, result
+    assert _query(proj, "SELECT k, v FROM conf ORDER BY k") == [
+        ("literal", "${owner}"), ("owner", "from-flag"), ("pw", SECRET)]
+
+
+def test_config_vars_fill_what_nothing_else_gives(proj: Path) -> None:
+    (proj / "migrator.toml").write_text('[vars]\nowner = "carol"\npw = 42\n')
+    result = run(proj, "up", env=_env(MIGRATOR_VAR_owner="dave"))
+    assert result.code == 0, result
+    assert _query(proj, "SELECT k, v FROM conf ORDER BY k") == [
+        ("literal", "${owner}"), ("owner", "dave"), ("pw", "42")]
+
+
+def test_a_secret_flag_is_masked_in_the_dry_run(proj: Path) -> None:
+    result = run(proj, "up", "--dry-run", "--var", "owner=alice", "--secret-var",
+                 f"pw={SECRET}", env=_env())
+    assert result.code == 0, result
+    assert "'alice'" in result.out and "'***'" in result.out
+    assert SECRET not in result.out + result.err
+
+
+@pytest.mark.parametrize("bad", ["owner", "=x", "1x=y"])
+def test_a_malformed_var_flag_is_exit_2_and_changes_nothing(proj: Path, bad: str) -> None:
+    result = run(proj, "up", "--var", bad, env=_env())
+    assert result.code == 2, result
+    assert "--var/--secret-var: expected NAME=VALUE" in result.err
+    assert "Traceback" not in result.err
+    assert not (proj / "app.db").exists()
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("vars = 3\n", "vars must be a table"),
+    ('[vars]\nowner = ["a"]\n', "[vars] owner must be a string or a number"),
+    ('[vars]\n"bad-name" = "x"\n', "is not letters, digits and '_'"),
+])
+def test_a_bad_vars_table_is_a_config_error(proj: Path, toml: str, message: str) -> None:
+    (proj / "migrator.toml").write_text(toml)
+    result = run(proj, "up", env=_env())
+    assert result.code == 2, result
+    assert message in result.err
+    assert not (proj / "app.db").exists()

@@ -116,6 +116,9 @@ def test_a_removed_repeatable_is_missing_but_not_drift(proj: Path) -> None:
     verify = run(proj, "verify", "--json")
     assert verify.code == 0, verify
     assert verify.json()["checked"] == 2 and verify.json()["problems"] == []
+    exit_code = run(proj, "status", "--exit-code")
+    assert exit_code.code == 0, exit_code  # nothing pending, and a gone repeatable is no drift
+    assert "drift" not in exit_code.err
     migration(proj, "2", "more", "CREATE TABLE u (id INTEGER);\n")
     result = run(proj, "up")
     assert result.code == 0, result

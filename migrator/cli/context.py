@@ -13,6 +13,7 @@ from migrator.output import Painter, Reporter, dump_json, use_colour
 if TYPE_CHECKING:
     from migrator.api import Migrator
     from migrator.errors import MigratorError
+    from migrator.placeholders import Variable
 
 class GlobalOptions(NamedTuple):
     """What the user gave before or after the command name; None/False if not given.
@@ -31,6 +32,8 @@ class GlobalOptions(NamedTuple):
     no_color: bool = False
     env_file: str | None = None
     no_env_file: bool = False
+    variables: tuple[str, ...] = ()  # --var NAME=VALUE, as given
+    secret_variables: tuple[str, ...] = ()  # --secret-var NAME=VALUE
 
     @classmethod
     def from_namespace(cls, args: argparse.Namespace) -> GlobalOptions:
@@ -46,6 +49,8 @@ class GlobalOptions(NamedTuple):
             no_color=bool(given.get("no_color")),
             env_file=given.get("env_file"),
             no_env_file=bool(given.get("no_env_file")),
+            variables=tuple(given.get("var") or ()),
+            secret_variables=tuple(given.get("secret_var") or ()),
         )
 
     def flags(self) -> dict[str, str | None]:
@@ -95,7 +100,23 @@ class Context:
 
         s = self.settings
         return Migrator(self.url(), s.migrations_dir, table=s.migrations_table,
-                        lock_timeout=s.lock_timeout, progress=self.reporter)
+                        lock_timeout=s.lock_timeout, progress=self.reporter,
+                        variables=self.variables())
+
+    def variables(self) -> dict[str, Variable] | None:
+        """Placeholder values: flags, then the environment, then [vars]; None if none of
+        them is given here (the library then reads the environment itself, lazily)."""
+        g, s = self.globals, self.settings
+        if not (g.variables or g.secret_variables or s.variables):
+            return None
+        import os
+
+        from migrator.placeholders import collect
+
+        try:
+            return collect(s.variables, os.environ, g.variables, g.secret_variables)
+        except ValueError as exc:
+            raise ConfigError(f"--var/--secret-var: {exc}") from exc
 
     def out(self, text: str) -> None:
         sys.stdout.write(text)

@@ -5,7 +5,7 @@ import argparse
 # The global options as the command-name pre-scan knows them; short ones may be
 # clustered (-qv, -qu URL).
 LONG_WITH_VALUE = frozenset({"--url", "--migrations-dir", "--migrations-table",
-                             "--lock-timeout", "--env-file"})
+                             "--lock-timeout", "--env-file", "--var", "--secret-var"})
 LONG_FLAGS = frozenset({"--json", "--quiet", "--verbose", "--no-color", "--no-env-file"})
 
 
@@ -32,3 +32,9 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
                         "variables already set win")
     g.add_argument("--no-env-file", action="store_true", default=s,
                    help="read no .env file")
+    g.add_argument("--var", action="append", default=s, metavar="NAME=VALUE",
+                   help="a value for ${NAME} in files with '-- migrator: placeholders' "
+                        "[$MIGRATOR_VAR_NAME, [vars] in the config]; repeatable")
+    g.add_argument("--secret-var", action="append", default=s, metavar="NAME=VALUE",
+                   help="as --var, shown as *** wherever migrator prints SQL "
+                        "[$MIGRATOR_SECRET_NAME]")

@@ -83,7 +83,7 @@ def test(ctx: "Context", opts: TestOptions) -> ExitCode:
 
     s = ctx.settings
     report = run_tests(s.migrations_dir, s.migrations_table, from_db=opts.from_db,
-                       on_result=show, url=s.url)
+                       on_result=show, url=s.url, variables=ctx.variables())
     if report.scratch:
         ctx.reporter.say(f"tested in the scratch {report.scratch}, dropped afterwards")
     if ctx.json:
@@ -126,7 +126,8 @@ def rehearse(ctx: "Context", opts: RehearseOptions) -> ExitCode:
     s = ctx.settings
     r = rehearse_on_copy(ctx.url(), s.migrations_dir, s.migrations_table, ctx.reporter,
                          to=opts.to, allow_modified=opts.allow_modified,
-                         allow_out_of_order=opts.allow_out_of_order)
+                         allow_out_of_order=opts.allow_out_of_order,
+                         variables=ctx.variables())
     applied = [step.to_json() for step in (r.result.done if r.result else [])]
     if r.failure is not None:
         applied = [step.to_json() for step in r.failure.completed]

@@ -31,7 +31,8 @@ def status_verdict(entries: "Sequence[Entry]", *, as_json: bool) -> tuple[ExitCo
     from migrator.plan import MISSING, MODIFIED, OUT_OF_ORDER, PENDING
 
     counts = {"modified": sum(e.state == MODIFIED for e in entries),
-              "missing": sum(e.state == MISSING for e in entries),
+              # a repeatable whose file is gone is not drift: nothing is left to re-run
+              "missing": sum(e.state == MISSING and not e.repeatable for e in entries),
               "out of order": sum(e.note == OUT_OF_ORDER for e in entries)}
     if any(counts.values()):
         found = ", ".join(f"{n} {what}" for what, n in counts.items() if n)

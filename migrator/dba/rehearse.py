@@ -10,12 +10,14 @@ rebuild of a big table all show up here first.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator.api import Migrator, RunResult
 from migrator.dba.spaces import opened
 from migrator.errors import MigrationFailed
+from migrator.placeholders import Variable
 from migrator.progress import Progress
 
 
@@ -34,6 +36,7 @@ class Rehearsal:
 def rehearse(
     url: str, migrations_dir: Path, table: str, progress: Progress, *,
     to: str | None = None, allow_modified: bool = False, allow_out_of_order: bool = False,
+    variables: Mapping[str, Variable] | None = None,
 ) -> Rehearsal:
     """Copy, migrate the copy, drop it. MigratorErrors other than a failed file propagate."""
     with opened(url, table, readonly=True) as backend:
@@ -42,7 +45,8 @@ def rehearse(
         with backend.catalog().copy() as space:
             rehearsal = Rehearsal(source, space.size_bytes, copy=space.name)
             rehearsal.copy_ms = int((time.perf_counter() - started) * 1000)
-            m = Migrator(space.url, migrations_dir, table=space.table, progress=progress)
+            m = Migrator(space.url, migrations_dir, table=space.table, progress=progress,
+                         variables=variables)
             items = m.plan_up(to=to, allow_modified=allow_modified,
                               allow_out_of_order=allow_out_of_order)
             rehearsal.pending = [i.migration.label for i in items]

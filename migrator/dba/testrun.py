@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from migrator.backends.base import ScratchSpace
 from migrator.dba.spaces import opened, schema_of, scratch_beside
 from migrator.errors import MigrationFailed
 from migrator.files import Migration
+from migrator.placeholders import Variable
 from migrator.progress import Progress
 
 PASSED, NOT_RESTORED, IRREVERSIBLE, FAILED, ALREADY_APPLIED, NOT_TESTED = (
@@ -77,6 +78,7 @@ def _scratch(
 def run_tests(
     migrations_dir: Path, table: str, *, from_db: str | None = None,
     on_result: Callable[[MigrationTest], None] | None = None, url: str | None = None,
+    variables: Mapping[str, Variable] | None = None,
 ) -> TestReport:
     """Apply, roll back and re-apply each migration on a scratch database.
 
@@ -87,7 +89,8 @@ def run_tests(
     notify = on_result or (lambda r: None)
     with _scratch(url, table, from_db) as space:
         report.scratch = space.name
-        m = Migrator(space.url, migrations_dir, table=space.table, progress=Progress())
+        m = Migrator(space.url, migrations_dir, table=space.table, progress=Progress(),
+                     variables=variables)
 
         def snapshot() -> list[str]:
             return schema_of(space).lines()

@@ -110,7 +110,7 @@ def test_cli_failure_at_statement_k_rolls_back_the_file(
 
     failed = h.run_cli(db, migrations, "--json", "up")
 
-    assert failed.returncode == 1, failed.stderr
+    assert failed.code == 1, failed.stderr
     assert h.comparable(db) == expected
     # 001's row is untouched byte for byte; 002 (same run, earlier file) stays applied
     rows = h.snapshot(db)["data"]["schema_migrations"]  # type: ignore[index]
@@ -132,7 +132,7 @@ def test_cli_failure_at_statement_k_rolls_back_the_file(
     fixed, _ = target_text(None)
     h.write_files(migrations, {TARGET: fixed})
     rerun = h.run_cli(db, migrations, "--json", "up")
-    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.code == 0, rerun.stderr
     assert h.versions_in(json.loads(rerun.stdout)["applied"]) == ["003"]
     assert h.schema(db) == clean_schema(tmp_path)
     assert h.applied_versions(db) == ["001", "002", "003"]
@@ -182,7 +182,7 @@ def test_no_transaction_file_runs_vacuum_and_journal_mode(tmp_path: Path) -> Non
 
     result = h.run_cli(db, migrations, "up")
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert h.applied_versions(db) == ["001", "002", "003"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -210,7 +210,7 @@ def test_no_transaction_failure_reports_what_ran(tmp_path: Path, k: int) -> None
 
     result = h.run_cli(db, migrations, "up")
 
-    assert result.returncode == 1, result.stderr
+    assert result.code == 1, result.stderr
     err = result.stderr
     total = len(NO_TX_GOOD)
     assert f"migrations/002_notx.up.sql:{k + 1}" in err

@@ -58,21 +58,21 @@ def test_modified_file_stops_up_and_changes_nothing(migrated: Path) -> None:
     r = run(migrated, "up")
     assert r.code == 3, r
     no_traceback(r)
-    assert A_UP in r.err and "--allow-modified" in r.err
+    assert A_UP in r.stderr and "--allow-modified" in r.stderr
     assert db.read_bytes() == before_bytes and dump(db) == before
     for cmd in (["up", "--dry-run"], ["down", "--all"]):
         r = run(migrated, *cmd)
         assert r.code == 3, (cmd, r)
-        assert A_UP in r.err
+        assert A_UP in r.stderr
         assert dump(db) == before
     s = run(migrated, "status")
     assert s.code == 0, s
-    assert [ln.split()[2] for ln in s.out.splitlines()[1:]] == [
+    assert [ln.split()[2] for ln in s.stdout.splitlines()[1:]] == [
         "modified", "applied", "applied", "pending"]
     assert run(migrated, "status", "--exit-code").code == 3
     v = run(migrated, "verify")
     assert v.code == 3, v
-    assert A_UP in v.out and "modified" in v.out
+    assert A_UP in v.stdout and "modified" in v.stdout
     # --allow-modified runs the pending one and leaves the modified one as it is
     r = run(migrated, "up", "--allow-modified")
     assert r.code == 0, r
@@ -86,7 +86,7 @@ def test_down_of_modified_file_needs_allow_modified(migrated: Path) -> None:
     before = dump(db)
     r = run(migrated, "down")
     assert r.code == 3, r
-    assert "20260103000000_create_c.up.sql" in r.err
+    assert "20260103000000_create_c.up.sql" in r.stderr
     assert dump(db) == before
     r = run(migrated, "down", "--allow-modified")
     assert r.code == 0, r
@@ -115,13 +115,13 @@ def test_missing_file_stops_up(migrated: Path) -> None:
     before_bytes = db.read_bytes()
     r = run(migrated, "up")
     assert r.code == 3, r
-    assert "20260102000000_create_b" in r.err and "missing" in r.err
+    assert "20260102000000_create_b" in r.stderr and "missing" in r.stderr
     assert db.read_bytes() == before_bytes
     s = run(migrated, "status", "--exit-code")
     assert s.code == 3, s
-    assert s.out.splitlines()[2].split()[:3] == ["20260102000000", "create_b", "missing"]
+    assert s.stdout.splitlines()[2].split()[:3] == ["20260102000000", "create_b", "missing"]
     v = run(migrated, "verify")
-    assert v.code == 3 and "missing" in v.out, v
+    assert v.code == 3 and "missing" in v.stdout, v
     r = run(migrated, "down", "--steps", "2")  # c, then b whose file is gone
     assert r.code == 3, r
     assert db.read_bytes() == before_bytes
@@ -143,13 +143,13 @@ def test_line_ending_or_bom_change_is_not_drift(migrated: Path, change: str) -> 
     path.write_bytes(raw)
     v = run(migrated, "verify")
     assert v.code == 0, v
-    assert A_UP in v.out  # mentioned, not counted
-    assert "line ending" in v.out.lower() or "bom" in v.out.lower(), v.out
+    assert A_UP in v.stdout  # mentioned, not counted
+    assert "line ending" in v.stdout.lower() or "bom" in v.stdout.lower(), v.stdout
     doc = run(migrated, "verify", "--json").json()
     assert doc["ok"] is True and doc["problems"] == []
     s = run(migrated, "status", "--exit-code")
     assert s.code == 1, s  # only the pending one
-    assert s.out.splitlines()[1].split()[2] == "applied"
+    assert s.stdout.splitlines()[1].split()[2] == "applied"
     r = run(migrated, "up")
     assert r.code == 0, r
     assert applied(db)[-1] == "20260104000000"
@@ -183,12 +183,12 @@ def test_out_of_order_is_refused_unless_allowed(proj: Path) -> None:
     r = run(proj, "up")
     assert r.code == 3, r
     no_traceback(r)
-    assert B_UP in r.err and "--allow-out-of-order" in r.err
+    assert B_UP in r.stderr and "--allow-out-of-order" in r.stderr
     assert db.read_bytes() == before
     assert run(proj, "up", "--dry-run").code == 3
     r = run(proj, "status", "--exit-code")
     assert r.code == 3, r
-    assert "out of order" in r.out
+    assert "out of order" in r.stdout
     r = run(proj, "up", "--allow-out-of-order")
     assert r.code == 0, r
     assert applied(db) == VERSIONS
@@ -221,8 +221,8 @@ def test_foreign_bookkeeping_table_is_never_touched(
         r = run(proj, *cmd)
         assert r.code == 3, (cmd, r)
         no_traceback(r)
-        assert tool in r.err, r.err
-        assert "--migrations-table" in r.err and "baseline" in r.err  # how to adopt
+        assert tool in r.stderr, r.stderr
+        assert "--migrations-table" in r.stderr and "baseline" in r.stderr  # how to adopt
         assert db.read_bytes() == before_bytes and dump(db) == before
     # adopting as the message says: own table, baseline, then up
     r = run(proj, "--migrations-table", "migrator_versions", "baseline", VERSIONS[0])
@@ -274,11 +274,11 @@ def test_lock_held_exits_4_naming_the_holder(migrated: Path,
         r = run(migrated, *cmd)
         assert r.code == 4, (cmd, r)
         no_traceback(r)
-        assert f"pid {holder.pid}" in r.err, r.err
-        assert "--lock-timeout" in r.err
+        assert f"pid {holder.pid}" in r.stderr, r.stderr
+        assert "--lock-timeout" in r.stderr
         assert db.read_bytes() == before
     r = run(migrated, "up", env=clean_env(MIGRATOR_LOCK_TIMEOUT="0.3"))
-    assert r.code == 4 and "0.3" in r.err, r
+    assert r.code == 4 and "0.3" in r.stderr, r
     # reading needs no lock
     assert run(migrated, "status").code == 0
     assert run(migrated, "verify").code == 0
@@ -360,7 +360,7 @@ def test_running_migrator_holds_the_lock(migrated: Path) -> None:
             time.sleep(0.05)
         second = run(migrated, "up")
         assert second.code == 4, second
-        assert f"pid {first.pid}" in second.err
+        assert f"pid {first.pid}" in second.stderr
         assert app.stdin is not None
         app.stdin.close()
         app.wait(timeout=30)

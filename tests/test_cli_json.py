@@ -27,7 +27,7 @@ def proj(tmp_path: Path) -> Path:
 
 def doc(r: Result, code: int) -> Any:
     assert r.code == code, r
-    assert "Traceback" not in r.err, r
+    assert "Traceback" not in r.stderr, r
     return r.json()  # raises on empty output or on anything after the document
 
 
@@ -160,7 +160,7 @@ def test_other_commands_json(proj: Path) -> None:
 def _error(r: Result, code: int) -> dict[str, Any]:
     d = doc(r, code)
     assert isinstance(d["error"]["message"], str) and d["error"]["message"]
-    assert r.err  # and a human message on stderr
+    assert r.stderr  # and a human message on stderr
     return d["error"]  # type: ignore[no-any-return]
 
 

@@ -256,6 +256,14 @@ class MysqlDb(ServerDb):
     def no_such_table(self, table: str) -> str:
         return f"Table '{self.namespace}.{table}' doesn't exist"
 
+    def snapshot(self) -> Any:
+        """Without the lock table's rows: every run, refused or not, notes its holder there."""
+        snap = super().snapshot()
+        lock = snap["data"].get("schema_migrations_lock")
+        if lock is not None:
+            snap["data"]["schema_migrations_lock"] = (lock[0], "holder of the last run")
+        return snap
+
     def running(self, fragment: str) -> bool:
         busy = self.query("SELECT count(*) FROM information_schema.processlist "
                           "WHERE info LIKE %s AND id <> CONNECTION_ID()", (f"%{fragment}%",))

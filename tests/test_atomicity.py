@@ -198,38 +198,3 @@ NO_TX_GOOD = [
 ]
 
 
-@pytest.mark.parametrize("k", range(1, len(NO_TX_GOOD) + 1))
-def test_no_transaction_failure_reports_what_ran(tmp_path: Path, k: int) -> None:
-    statements = list(NO_TX_GOOD)
-    statements[k - 1] = "INSERT INTO missing_table VALUES (1)"
-    migrations = h.write_files(tmp_path / "migrations", {
-        **BASE,
-        "002_notx.up.sql": NO_TX + "".join(s + ";\n" for s in statements),
-    })
-    db = tmp_path / "app.db"
-
-    result = h.run_cli(db, migrations, "up")
-
-    assert result.code == 1, result.stderr
-    err = result.stderr
-    total = len(NO_TX_GOOD)
-    assert f"migrations/002_notx.up.sql:{k + 1}" in err
-    assert re.search(rf"statement:?\s+{k} of {total}\b", err), err
-    if k == 1:
-        assert "no statement had run" in err
-    else:
-        assert f"statements 1-{k - 1} of {total} ran" in err
-    assert "no such table: missing_table" in err
-    assert h.applied_versions(db) == ["001"]  # nothing recorded for 002
-    # what ran before statement k stays; nothing from k on exists
-    expected_tables = {"base", "schema_migrations"}
-    if k > 1:
-        expected_tables.add("nt1")
-    if k > 3:
-        expected_tables.add("nt2")
-    assert set(h.user_tables(db)) == expected_tables
-    data = h.snapshot(db)["data"]
-    if k > 2:
-        assert data["nt1"] == [(1,)]  # type: ignore[index]
-    elif k == 2:
-        assert data["nt1"] == []  # type: ignore[index]

@@ -101,9 +101,6 @@ class Db(ABC):
     def no_such_table(self, table: str) -> str:
         """The database's own words for a missing table."""
 
-    def close(self) -> None:
-        """Close whatever connection looking inside opened."""
-
     def ref(self, table: str) -> str:
         """The table's name as this test's own connection must write it."""
         return self.quote(table)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from contract.backends import Db
-from contract.kit import A_UP, B_UP, D, VERSIONS, fourth, migrator, no_traceback, three
+from contract.kit import A_UP, B_UP, VERSIONS, D, fourth, migrator, no_traceback, three
 
 
 @pytest.fixture

@@ -19,6 +19,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly, at the end, that a server's tests did not run."""
+    from contract.backends import UNAVAILABLE
+
+    for name, reason in sorted(UNAVAILABLE.items()):
+        terminalreporter.write_sep("!", f"{name.upper()} TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"{reason}; start the server or set its "
+                                    "MIGRATOR_TEST_*_URL to run them")
+
+
 @pytest.fixture
 def make_migrations(tmp_path: Path) -> MakeMigrations:
     """Write ``{relative path: text or bytes}`` under a fresh migrations directory.

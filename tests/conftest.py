@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 from clihelp import MakeMigrations
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the server variables at the local servers that answer, when they are unset.
+
+    So the README's plain ``pytest`` runs every server test, also those that
+    read MIGRATOR_TEST_*_URL themselves (test_examples.py); a server that
+    does not answer is left unset and its tests skip, loudly.
+    """
+    from contract.backends import BACKENDS, Server
+
+    for backend in BACKENDS:
+        if isinstance(backend, Server) and not os.environ.get(backend.env) \
+                and backend.unavailable() is None:
+            os.environ[backend.env] = backend.url()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

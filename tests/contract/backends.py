@@ -51,9 +51,8 @@ def connect(kind: str, url: str, timeout: int | None = None) -> Any:
     if kind == "postgres":
         import psycopg
 
-        extra = {"connect_timeout": timeout} if timeout else {}
-        return psycopg.connect(url, autocommit=True, **extra)
-    import pymysql
+        return psycopg.connect(url, autocommit=True, connect_timeout=timeout or 10)
+    import pymysql  # type: ignore[import-untyped,unused-ignore]
 
     parts = urlsplit(url)
     return pymysql.connect(

@@ -7,7 +7,9 @@ commands need no lock, and the lock dies with its holder (kill -9 included).
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -37,6 +39,8 @@ def test_lock_held_exits_4_naming_the_holder(backend: Backend, db: Db, migrated:
             no_traceback(r)
             assert "locked by another migrator" in r.stderr
             assert f"pid {holder.pid}" in r.stderr, r.stderr
+            assert socket.gethostname() in r.stderr  # which machine, and since when
+            assert re.search(r"since \d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d", r.stderr), r.stderr
             assert "--lock-timeout" in r.stderr
             assert db.snapshot() == before
         r = migrator(db, migrated, "up", env=clean_env(MIGRATOR_LOCK_TIMEOUT="0.3"))

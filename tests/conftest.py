@@ -41,8 +41,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
     for name, reason in sorted(UNAVAILABLE.items()):
         terminalreporter.write_sep("!", f"{name.upper()} TESTS SKIPPED", red=True, bold=True)
-        terminalreporter.write_line(f"{reason}; start the server or set its "
-                                    "MIGRATOR_TEST_*_URL to run them")
+        terminalreporter.write_line(f"{reason}; see README.md, Development")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ with the journal naming the statement that was running (MySQL/MariaDB, then
 from __future__ import annotations
 
 import signal
+import threading
 import time
 
 import pytest
@@ -26,19 +27,26 @@ def test_kill_9_mid_run_leaves_no_lock_and_a_clear_state(
                          "CREATE TABLE c (id INTEGER);\n",
     })
     proc = start_migrator(db, d, "up", "-v")
+    stderr = proc.stderr
+    assert stderr is not None
+    said: list[str] = []  # file 1 is reported applied only once it committed
+    reader = threading.Thread(target=lambda: said.extend(iter(stderr.readline, "")),
+                              daemon=True)
+    reader.start()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         # another session's sleep must not count: file 1 must have committed first
-        if db.applied_versions() == ["1"] and db.running(backend.sleep_fragment):
+        if any("applied 1_a" in line for line in said) and db.running(backend.sleep_fragment):
             break
-        assert proc.poll() is None, proc.communicate()
+        assert proc.poll() is None, said
         time.sleep(0.05)
     else:
         pytest.fail("the slow statement never started")
     time.sleep(0.3)  # inside statement 2 (SQLite cannot be watched from outside)
     assert proc.poll() is None
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
+    proc.wait(timeout=30)
+    reader.join(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert db.applied_versions() == ["1"]
     assert ("b" in db.tables()) == (not backend.atomic_ddl)  # atomic: never committed

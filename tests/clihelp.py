@@ -1,56 +1,100 @@
-"""Helpers for the CLI contract tests: run the real CLI, write files, dump databases.
+"""The one way the tests run the CLI: a real subprocess, a clean environment, one result.
 
 The CLI always runs as a real subprocess with an explicit environment, so no
 setting of the developer's shell (DATABASE_URL, NO_COLOR, ...) leaks in.
+Every test module (SQLite files, the server tests, the backend contract
+suite) runs it through ``cli``/``start`` and reads a ``Result``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 URL = "sqlite:///app.db"  # relative to the test's tmp_path, the CLI's cwd
-TIMEOUT = 60.0
+TIMEOUT = 180.0  # generous: the machine is shared and may be loaded
 _SETTINGS = ("DATABASE_URL", "MIGRATIONS_DIR", "MIGRATIONS_TABLE", "MIGRATOR_LOCK_TIMEOUT",
              "NO_COLOR", "FORCE_COLOR")
+
+# The ``make_migrations`` fixture: ``{relative path: text or bytes}`` -> the directory.
+MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 
 
 @dataclass(frozen=True)
 class Result:
+    """What one CLI run gave back: exit code, stdout, stderr."""
+
     code: int
-    out: str
-    err: str
+    stdout: str
+    stderr: str
 
     def json(self) -> Any:
         """stdout as exactly one JSON document (json.loads rejects trailing data)."""
-        return json.loads(self.out)
+        return json.loads(self.stdout)
+
+    # Short names kept for the modules that read them (test_cli_parser).
+    @property
+    def out(self) -> str:
+        return self.stdout
+
+    @property
+    def err(self) -> str:
+        return self.stderr
 
     def __str__(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.out}--- stderr\n{self.err}"
+        return f"exit {self.code}\n--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any migrator setting, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
     env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+def cli_args(*args: str) -> list[str]:
+    return [sys.executable, "-m", "migrator", *args]
 
 
 def cli(cwd: Path, *args: str, env: dict[str, str] | None = None,
         timeout: float = TIMEOUT) -> Result:
     """``python -m migrator ARGS`` in ``cwd``; no URL unless given by args/env/config."""
     proc = subprocess.run(
-        [sys.executable, "-m", "migrator", *args],
-        cwd=cwd, env=clean_env() if env is None else env, capture_output=True,
-        text=True, encoding="utf-8", timeout=timeout, stdin=subprocess.DEVNULL,
+        cli_args(*args), cwd=cwd, env=clean_env() if env is None else env,
+        capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _default_sigint() -> None:
+    """A background job inherits SIGINT ignored; the children here must see Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``cli`` without waiting: the process, its stdout and stderr piped."""
+    return subprocess.Popen(
+        cli_args(*args), cwd=cwd, env=clean_env() if env is None else env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        text=True, encoding="utf-8", preexec_fn=_default_sigint,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = TIMEOUT) -> Result:
+    """Wait for a started CLI and read what it wrote."""
+    out, err = proc.communicate(timeout=timeout)
+    return Result(proc.returncode, out, err)
 
 
 def run(cwd: Path, *args: str, **kw: Any) -> Result:

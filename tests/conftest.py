@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from clihelp import MakeMigrations
 
-MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the server variables at the local servers that answer, when they are unset.
+
+    So the README's plain ``pytest`` runs every server test, also those that
+    read MIGRATOR_TEST_*_URL themselves (test_examples.py); a server that
+    does not answer is left unset and its tests skip, loudly.
+    """
+    from contract.backends import BACKENDS, Server
+
+    for backend in BACKENDS:
+        if isinstance(backend, Server) and not os.environ.get(backend.env) \
+                and backend.unavailable() is None:
+            os.environ[backend.env] = backend.url()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -18,6 +33,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly, at the end, that a server's tests did not run."""
+    from contract.backends import UNAVAILABLE
+
+    for name, reason in sorted(UNAVAILABLE.items()):
+        terminalreporter.write_sep("!", f"{name.upper()} TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"{reason}; see README.md, Development")
 
 
 @pytest.fixture

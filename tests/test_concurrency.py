@@ -78,7 +78,7 @@ def test_parallel_runners_apply_each_migration_exactly_once(
     assert h.integrity_ok(db)
 
     final = h.run_cli(db, migrations, "--json", "up")
-    assert final.returncode == 0, final.stderr
+    assert final.code == 0, final.stderr
     assert json.loads(final.stdout)["applied"] == []
 
 

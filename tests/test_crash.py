@@ -106,7 +106,7 @@ def test_random_kill9_during_up_leaves_a_migration_boundary(
     if not db.exists():  # the last trial finished a chain and removed the database
         h.make_db(db, journal_mode)
     final = h.run_cli(db, migrations, "up")
-    assert final.returncode == 0, final.stderr
+    assert final.code == 0, final.stderr
     assert assert_at_boundary(db) == FILES
     assert h.schema(db) == clean
     assert h.run_cli(db, migrations, "--json", "up").stdout.count('"version"') == 0
@@ -173,7 +173,7 @@ def test_kill9_at_every_statement_boundary(tmp_path: Path, journal_mode: str) ->
         assert h.integrity_ok(db), point
         assert h.comparable(db) == h.comparable(ref), f"killed at {point}: not the before-state"
         rerun = h.run_cli(db, migrations, "up")
-        assert rerun.returncode == 0, (point, rerun.stderr)
+        assert rerun.code == 0, (point, rerun.stderr)
         assert h.applied_versions(db) == ["001", "002", "003"]
         assert h.comparable(db)["schema"] == h.comparable(clean_db)["schema"]
         assert h.snapshot(db)["data"]["accounts"] == h.snapshot(clean_db)["data"]["accounts"]
@@ -207,7 +207,7 @@ def test_kill9_at_every_statement_of_a_down_file(tmp_path: Path) -> None:
         assert h.integrity_ok(db), point
         assert h.comparable(db) == applied, f"killed at {point}: down left a partial state"
         rerun = h.run_cli(db, migrations, "down")
-        assert rerun.returncode == 0, (point, rerun.stderr)
+        assert rerun.code == 0, (point, rerun.stderr)
         assert h.comparable(db) == rolled_back
 
 
@@ -233,7 +233,7 @@ def test_kill9_inside_no_transaction_file_records_nothing(tmp_path: Path) -> Non
         kv = h.snapshot(db)["data"].get("kv")
         assert (kv is not None) == (ran >= 1), point
         rerun = h.run_cli(db, migrations, "up")
-        assert rerun.returncode == 0, (point, rerun.stderr)
+        assert rerun.code == 0, (point, rerun.stderr)
         assert h.applied_versions(db) == ["001", "002"]
         assert h.schema(db) == h.schema(clean_db)
         assert h.snapshot(db)["data"]["kv"] == [("a", "1"), ("b", "2")]

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from clihelp import MakeMigrations
 
 from migrator.errors import ConfigError, ExitCode, MigrationFileError
 from migrator.files import discover
-
-MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]  # the conftest fixture
 
 
 def problems_by_file(exc: MigrationFileError, root: Path) -> dict[str, list[str]]:

@@ -69,7 +69,7 @@ def test_rebuild_with_directive_keeps_every_child_row(
 
     result = h.run_cli(db, migrations, "up")
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert "warning" not in result.stderr
     assert h.applied_versions(db) == ["001", "002", "003", "004"]
     data = h.snapshot(db)["data"]
@@ -92,7 +92,7 @@ def test_without_directive_the_same_rebuild_loses_the_children(tmp_path: Path) -
     })
     db = tmp_path / "app.db"
     result = h.run_cli(db, migrations, "up")
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert h.snapshot(db)["data"]["child"] == []
 
 
@@ -107,7 +107,7 @@ def test_rebuild_introducing_a_violation_is_rolled_back_and_listed(tmp_path: Pat
 
     result = h.run_cli(db, migrations, "up")
 
-    assert result.returncode == 1, result.stderr
+    assert result.code == 1, result.stderr
     err = result.stderr
     assert "003_rebuild" in err and "rolled back" in err
     assert "2 foreign key violation" in err
@@ -135,7 +135,7 @@ def test_pragma_foreign_keys_in_a_transactional_file_warns_but_runs(tmp_path: Pa
 
     result = h.run_cli(db, migrations, "up")
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("warning")]
     assert warnings, result.stderr
     assert any("migrations/002_legacy.up.sql:1" in w and "foreign-keys-off" in w
@@ -168,7 +168,7 @@ def test_journal_mode_off_is_refused_and_nothing_changes(tmp_path: Path) -> None
 
     result = h.run_cli(db, migrations, "up")
 
-    assert result.returncode == 2, result.stderr
+    assert result.code == 2, result.stderr
     assert "journal_mode is OFF" in result.stderr
     assert "Traceback" not in result.stderr
     assert h.snapshot(db) == before

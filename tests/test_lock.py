@@ -30,7 +30,7 @@ def gated(tmp_path: Path) -> tuple[Path, Path, Path]:
     return tmp_path / "app.db", migrations, gate
 
 
-def timed(db: Path, migrations: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
+def timed(db: Path, migrations: Path, *args: str) -> tuple[h.Result, float]:
     started = time.monotonic()
     result = h.run_cli(db, migrations, *args)
     return result, time.monotonic() - started
@@ -48,7 +48,7 @@ def test_kill9_releases_the_lock_next_run_proceeds_at_once(
 
     result = h.run_cli(db, migrations, "up")  # --lock-timeout 0: no waiting at all
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert h.applied_versions(db) == ["001", "002"]
     assert h.integrity_ok(db)
 
@@ -60,7 +60,7 @@ def test_lock_timeout_waits_then_exits_4(gated: tuple[Path, Path, Path]) -> None
 
         result, elapsed = timed(db, migrations, "up", "--lock-timeout", "2")
 
-        assert result.returncode == 4, result.stderr
+        assert result.code == 4, result.stderr
         assert elapsed >= 2.0
         assert f"pid {holder.pid}" in result.stderr
         assert "after waiting 2s" in result.stderr
@@ -96,7 +96,7 @@ def test_unlock_refuses_a_live_holder_and_removes_a_left_over_file(
 
         refused = h.run_cli(db, migrations, "unlock")
 
-        assert refused.returncode == 4, refused.stderr
+        assert refused.code == 4, refused.stderr
         assert f"pid {holder.pid}" in refused.stderr
         assert lock.exists()
         assert holder.poll() is None  # the holder carries on undisturbed
@@ -104,12 +104,12 @@ def test_unlock_refuses_a_live_holder_and_removes_a_left_over_file(
         gatekeeper.release()
 
     removed = h.run_cli(db, migrations, "unlock")
-    assert removed.returncode == 0, removed.stderr
+    assert removed.code == 0, removed.stderr
     assert not lock.exists()
     again = h.run_cli(db, migrations, "unlock")
-    assert again.returncode == 0, again.stderr
+    assert again.code == 0, again.stderr
     assert "nothing to do" in again.stdout
-    assert h.run_cli(db, migrations, "up").returncode == 0
+    assert h.run_cli(db, migrations, "up").code == 0
     assert h.applied_versions(db) == ["001", "002"]
 
 
@@ -125,7 +125,7 @@ def test_symlink_at_the_lock_path_is_not_followed(tmp_path: Path, dangling: bool
 
     result = h.run_cli(db, migrations, "up")
 
-    assert result.returncode == 2, result.stderr
+    assert result.code == 2, result.stderr
     assert "symbolic link" in result.stderr
     assert "Traceback" not in result.stderr
     if dangling:
@@ -135,10 +135,10 @@ def test_symlink_at_the_lock_path_is_not_followed(tmp_path: Path, dangling: bool
     assert not db.exists() or h.applied_versions(db) == []
 
     removed = h.run_cli(db, migrations, "unlock")
-    assert removed.returncode == 0, removed.stderr
+    assert removed.code == 0, removed.stderr
     assert not os.path.lexists(h.lock_path(db))
     assert dangling or victim.read_text() == "precious\n"
-    assert h.run_cli(db, migrations, "up").returncode == 0
+    assert h.run_cli(db, migrations, "up").code == 0
 
 
 # -- a busy database: another connection holds a write transaction ---------------------
@@ -161,7 +161,7 @@ def test_busy_database_waits_at_least_5s_then_exits_4(busy_project: tuple[Path, 
     with h.WriteHolder(db):
         result, elapsed = timed(db, migrations, "up")
         assert h.snapshot(db) == before
-    assert result.returncode == 4, result.stderr
+    assert result.code == 4, result.stderr
     assert elapsed >= 5.0
     assert re.search(r"database .*app\.db is busy", result.stderr), result.stderr
     assert "Traceback" not in result.stderr
@@ -173,7 +173,7 @@ def test_busy_wait_is_at_least_the_lock_timeout(busy_project: tuple[Path, Path])
     before = h.snapshot(db)
     with h.WriteHolder(db):
         result, elapsed = timed(db, migrations, "up", "--lock-timeout", "6.5")
-    assert result.returncode == 4, result.stderr
+    assert result.code == 4, result.stderr
     assert elapsed >= 6.5
     assert "is busy" in result.stderr
     assert h.snapshot(db) == before

@@ -77,7 +77,7 @@ def test_signal_during_a_migration_rolls_it_back(
 
     h.write_files(migrations, {"002_slow.up.sql": "CREATE TABLE second(x);\n"})
     rerun = h.run_cli(db, migrations, "up")  # --lock-timeout 0: the lock must be free
-    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.code == 0, rerun.stderr
     assert h.applied_versions(db) == ["001", "002"]
 
 

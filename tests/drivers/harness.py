@@ -17,8 +17,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from clihelp import TIMEOUT, Result, clean_env, cli, cli_args, start
+
+__all__ = ["TIMEOUT", "Result", "clean_env"]  # re-exported for the modules that use ``h.``
+
 DRIVERS = Path(__file__).resolve().parent
-TIMEOUT = 180.0  # generous: the machine may be loaded
 
 
 def burn(rows: int) -> str:
@@ -40,46 +43,27 @@ def write_files(directory: Path, files: Mapping[str, str]) -> Path:
 
 def cli_cmd(db: Path, migrations: Path, *args: str, cwd: Path | None = None) -> list[str]:
     """``python -m migrator``; the migrations dir relative to ``cwd`` as a user types it."""
+    return cli_args(*_db_args(db, migrations, cwd), *args)
+
+
+def _db_args(db: Path, migrations: Path, cwd: Path | None) -> list[str]:
     shown = os.path.relpath(migrations, cwd) if cwd else str(migrations)
-    return [
-        sys.executable, "-m", "migrator", "--url", f"sqlite:///{db.resolve()}",
-        "-d", shown, *args,
-    ]
-
-
-def _default_sigint() -> None:
-    """A background job inherits SIGINT ignored; the children here must see Ctrl-C."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "MIGRATIONS_DIR", "MIGRATIONS_TABLE",
-                        "MIGRATOR_LOCK_TIMEOUT")}
-    env["NO_COLOR"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return ["--url", f"sqlite:///{db.resolve()}", "-d", shown]
 
 
 def run_cli(
     db: Path, migrations: Path, *args: str, cwd: Path | None = None,
     timeout: float = TIMEOUT,
-) -> subprocess.CompletedProcess[str]:
+) -> Result:
     cwd = cwd or migrations.parent
-    return subprocess.run(
-        cli_cmd(db, migrations, *args, cwd=cwd), cwd=cwd, env=clean_env(),
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )
+    return cli(cwd, *_db_args(db, migrations, cwd), *args, timeout=timeout)
 
 
 def spawn_cli(
     db: Path, migrations: Path, *args: str, cwd: Path | None = None
 ) -> subprocess.Popen[str]:
     cwd = cwd or migrations.parent
-    return subprocess.Popen(
-        cli_cmd(db, migrations, *args, cwd=cwd), cwd=cwd, env=clean_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
-    )
+    return start(cwd, *_db_args(db, migrations, cwd), *args)
 
 
 def spawn_driver(script: str, *args: str) -> subprocess.Popen[str]:

@@ -8,13 +8,10 @@ import re
 import signal
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from clihelp import MakeMigrations
 from serverkit import Result, Server, run_cli, start_cli
-
-MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 
 PG_REVERSIBLE = {
     "001_items.up.sql": (

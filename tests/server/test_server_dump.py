@@ -10,13 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from clihelp import MakeMigrations
 from serverkit import CLI_TIMEOUT, Server, cli_args, run_cli
-
-MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 
 COMMON = {
     "001_items.up.sql": "CREATE TABLE items (id INTEGER PRIMARY KEY, label VARCHAR(40));\n"

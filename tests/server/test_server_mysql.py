@@ -3,15 +3,13 @@ file stopped and runs wait for `migrator repair`; DELIMITER; no multi-statements
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from clihelp import MakeMigrations
 from serverkit import Server, run_cli
 
 from migrator.backends.mysql.backend import galera_refusal
-
-MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 
 THREE_BAD = ("CREATE TABLE a (id INTEGER);\nINSERT INTO a VALUES (1);\n"
              "INSERT INTO nowhere VALUES (1);\n")

@@ -3,13 +3,9 @@ client-only syntax refused, CONCURRENTLY outside a transaction, session settings
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from pathlib import Path
-
 import pytest
+from clihelp import MakeMigrations
 from serverkit import Server, connect, run_cli
-
-MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 
 FIVE = [
     "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)",

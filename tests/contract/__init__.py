@@ -1,0 +1,1 @@
+"""The backend contract suite: every behaviour once per database (see backends.py)."""

@@ -6,11 +6,35 @@ not import the module that imports them.
 
 from __future__ import annotations
 
-from migrator.backends.base import Backend, Catalog
+from collections.abc import Sequence
+
+import psycopg
+
+from migrator.backends.base import Backend, Catalog, SpanRunner
+from migrator.backends.postgres import wire
 from migrator.backends.postgres.session import PgSession
 
 
 class PostgresBackend(PgSession):
+    def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
+        super().__init__(url, table=table, readonly=readonly, busy_timeout=busy_timeout)
+        self.span_runner: SpanRunner | None = self
+
+    def run_spans(
+        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool
+    ) -> tuple[int, Exception | None] | None:
+        """A transactional file in pipeline mode; any other one statement at a time."""
+        if transactional and self.in_transaction() and wire.pipelinable(text, offsets):
+            return wire.run_pipelined(self.conn, text, offsets, ends)
+        for at, (offset, end) in enumerate(zip(offsets, ends, strict=True)):
+            try:
+                self.execute(text[offset:end])
+            except psycopg.Error as exc:
+                return at, exc
+            if transactional and not self.in_transaction():
+                return at, None
+        return None
+
     def catalog(self) -> Catalog:
         from migrator.backends.postgres.catalog import PostgresCatalog
 

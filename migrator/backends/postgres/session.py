@@ -27,6 +27,7 @@ import psycopg
 from psycopg import pq
 
 from migrator.backends.base import Journal, SpanRunner
+from migrator.backends.postgres import wire
 from migrator.backends.rows import RowStore
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
@@ -36,7 +37,6 @@ from migrator.state import COLUMNS, StateSql, is_ours
 # URL query parameters migrator reads itself; every other one goes to libpq.
 OWN_PARAMS = ("search_path", "schema", "lock_timeout", "statement_timeout")
 _POLL = 0.1
-_OK = {pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QUERY}
 # Connection failures worth waiting for: the server is not accepting connections yet.
 _TRANSIENT = ("starting up", "shutting down", "in recovery", "too many clients",
               "Connection refused", "No such file or directory", "timeout expired",
@@ -219,20 +219,7 @@ class PgSession(RowStore):
         return self.conn.info.transaction_status == pq.TransactionStatus.INTRANS
 
     def execute(self, sql: str) -> None:
-        result = self.conn.pgconn.exec_params(sql.encode(), [])
-        status = result.status
-        if status in _OK:
-            return
-        if status == pq.ExecStatus.FATAL_ERROR or status == pq.ExecStatus.NONFATAL_ERROR:
-            raise psycopg.errors.error_from_result(result, encoding=self.conn.info.encoding)
-        # COPY streaming: end it so the connection stays usable, then refuse.
-        if status == pq.ExecStatus.COPY_IN:
-            self.conn.pgconn.put_copy_end(b"migrator does not stream COPY data")
-            while self.conn.pgconn.get_result() is not None:
-                pass
-        raise psycopg.ProgrammingError(
-            f"statement returned {pq.ExecStatus(status).name}, which migrator cannot handle"
-        )
+        wire.execute(self.conn, sql)
 
     @contextlib.contextmanager
     def foreign_keys_off(self) -> Iterator[None]:

@@ -88,9 +88,9 @@ def run_pipelined(conn: psycopg.Connection[Any], text: str, offsets: Sequence[in
     sent = done = syncs = 0
     got = False  # a result of statement ``done`` was read; None then moves on
     send = pg.send_query_params
-    with interruptible(conn):
-        pg.enter_pipeline_mode()
-        try:
+    try:
+        with interruptible(conn):  # an exception closes the session, pipeline and all
+            pg.enter_pipeline_mode()
             while syncs or (failed is None and done < total):
                 while failed is None and sent < total and sent - done < _BATCH * _AHEAD:
                     stop = min(sent + _BATCH, total)
@@ -121,9 +121,9 @@ def run_pipelined(conn: psycopg.Connection[Any], text: str, offsets: Sequence[in
                             failed = (done, exc)
                     elif result.command_status in _ENDED:
                         ended = done
-        finally:
-            if not conn.closed:
-                pg.exit_pipeline_mode()
+            pg.exit_pipeline_mode()
+    except psycopg.OperationalError as exc:  # the connection was lost mid-file
+        return min(done, total - 1), exc
     if failed is not None and (ended is None or failed[0] < ended):
         return failed
     return None if ended is None else (ended, None)

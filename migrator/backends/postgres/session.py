@@ -39,6 +39,7 @@ OWN_PARAMS = ("search_path", "schema", "lock_timeout", "statement_timeout")
 _POLL = 0.1
 _CHECK_INTERVAL = "client_connection_check_interval"  # PostgreSQL 14+
 CHECK_INTERVAL = "1s"
+MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
 # Connection failures worth waiting for: the server is not accepting connections yet.
 _TRANSIENT = ("starting up", "shutting down", "in recovery", "too many clients",
               "Connection refused", "No such file or directory", "timeout expired",
@@ -96,6 +97,7 @@ class PgSession(RowStore):
         self.url = url  # with its password: scratch places are made beside it
         self.settings = PgSettings(url)
         self.display_url = self.settings.display
+        _check_lengths(table, self.settings)
         self.sql = StateSql(table, mark="%s")
         self.readonly = readonly
         self.busy_timeout = busy_timeout
@@ -352,6 +354,20 @@ def _needs_pglast() -> Iterator[None]:
             raise
         raise ConfigError(f"splitting PostgreSQL files needs {exc.name}, which is not "
                           "installed: pip install 'migrator[postgres]'") from exc
+
+
+def _check_lengths(table: str, settings: PgSettings) -> None:
+    """PostgreSQL cuts a longer name to 63 bytes with only a NOTICE: two long names
+    would share one table, schema or lock. Refused before connecting."""
+    names = [("--migrations-table", part) for part in table.split(".")]
+    if settings.first_schema:
+        names.append(("the schema of search_path", settings.first_schema))
+    for what, name in names:
+        size = len(name.encode())
+        if size > MAX_IDENTIFIER_BYTES:
+            raise ConfigError(
+                f"{what}: {name!r} is {size} bytes long; PostgreSQL names are at most "
+                f"{MAX_IDENTIFIER_BYTES} bytes (longer ones are silently cut short)")
 
 
 def _check_connection(conn: psycopg.Connection[Any], conninfo: str) -> None:

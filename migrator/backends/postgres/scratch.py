@@ -73,9 +73,10 @@ def database_copy(backend: PgSession) -> Iterator[ScratchSpace]:
     try:
         if not _template_copy(backend, admin, source, name):
             _dump_copy(backend, admin, source, name)
+        row = admin.execute("SELECT pg_database_size(%s)", (name,)).fetchone()
         try:
             yield ScratchSpace(with_database(backend.url, name), backend.sql.table,
-                               f"database {name}")
+                               f"database {name}", int(row[0]) if row else 0)
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {ident(name)} WITH (FORCE)")
     finally:

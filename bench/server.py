@@ -50,7 +50,7 @@ def write_data(directory: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for i in range(1, ROWS + 1):
             out.write(f"INSERT INTO items (id, name, qty) VALUES ({i}, 'item {i:06d} "
-                      f"of the load', {i % 1000});\n")
+                      f"loaded', {i % 1000});\n")
     return directory
 
 

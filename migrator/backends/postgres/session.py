@@ -208,13 +208,15 @@ class PgSession(RowStore):
     # -- transactions ---------------------------------------------------------
 
     def begin(self) -> None:
-        self.conn.execute("BEGIN")
+        wire.execute(self.conn, "BEGIN")
         # Serialises migrations even where the session lock is meaningless
         # (a transaction-pooling proxy hands each transaction another backend).
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._key,))
+        # Waited for in Python, as is COMMIT (deferred triggers run there): a
+        # signal cancels the wait on the server.
+        wire.execute(self.conn, f"SELECT pg_advisory_xact_lock({int(self._key)})")
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        wire.execute(self.conn, "COMMIT")
 
     def rollback(self) -> None:
         if self.conn.closed or self.conn.broken:

@@ -4,11 +4,13 @@ and nothing of the file remains."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
-from serverkit import Server, run_cli
+from serverkit import Server, run_cli, start_cli
 
 MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 LONG = 3000  # statements: several pipeline batches before and after the failure
@@ -104,3 +106,28 @@ def test_one_statement_per_message_also_in_pipeline_mode(pg: Server) -> None:
     finally:
         backend.close()
     assert not {"a", "b", "c"} & pg.tables()
+
+
+def test_a_session_terminated_mid_file_names_the_running_statement(
+    pg: Server, base: Path, make_migrations: MakeMigrations
+) -> None:
+    slow = "SELECT pg_sleep(30);"
+    make_migrations({"2_x.up.sql": f"CREATE TABLE items (id INTEGER);\n{slow}\n"
+                                   "INSERT INTO items VALUES (1);\n"})
+    proc = start_cli(pg.url, base, "up", "--json")
+    try:
+        deadline = time.monotonic() + 30
+        while not pg.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE application_name LIKE %s AND query = %s",
+                           (f"migrator % pid {proc.pid}", slow)):
+            assert time.monotonic() < deadline, "the statement never started"
+            time.sleep(0.05)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and "Traceback" not in stderr, stderr
+    error = json.loads(stdout)["error"]
+    assert (error["statement"], error["code"]) == (2, "57P01")
+    assert_nothing_remains(pg)
+    make_migrations({"2_x.up.sql": "CREATE TABLE items (id INTEGER);\n"})
+    assert run_cli(pg.url, base, "up").code == 0

@@ -123,7 +123,8 @@ def run_pipelined(conn: psycopg.Connection[Any], text: str, offsets: Sequence[in
                         ended = done
             pg.exit_pipeline_mode()
     except psycopg.OperationalError as exc:  # the connection was lost mid-file
-        return min(done, total - 1), exc
+        # the server's own last word (57P01 terminating connection ...) names it better
+        return failed or (min(done, total - 1), exc)
     if failed is not None and (ended is None or failed[0] < ended):
         return failed
     return None if ended is None else (ended, None)

@@ -131,3 +131,20 @@ def test_a_session_terminated_mid_file_names_the_running_statement(
     assert_nothing_remains(pg)
     make_migrations({"2_x.up.sql": "CREATE TABLE items (id INTEGER);\n"})
     assert run_cli(pg.url, base, "up").code == 0
+
+
+def test_non_ascii_text_keeps_statements_and_columns_exact(
+    pg: Server, base: Path, make_migrations: MakeMigrations
+) -> None:
+    text = long_file(2000, "SELECT 'ünïcödé €', nope FROM items;")
+    text = text.replace("'item ", "'ítém ")
+    make_migrations({"2_load.up.sql": text})
+    result = run_cli(pg.url, base, "up", "--json")
+    assert result.code == 1
+    error = result.json()["error"]
+    assert (error["statement"], error["code"]) == (2000, "42703")
+    assert "2_load.up.sql:2000:21" in error["summary"]
+    assert_nothing_remains(pg)
+    make_migrations({"2_load.up.sql": text.replace(", nope FROM items", "")})
+    assert run_cli(pg.url, base, "up").code == 0
+    assert pg.rows("items")[0] == (1, "ítém 1")

@@ -41,7 +41,10 @@ Outcome = tuple[int, Exception | None] | None
 
 
 def pipelinable(text: str, offsets: Sequence[int]) -> bool:
-    """True unless a statement starts with a transaction-control keyword."""
+    """True unless libpq is older than 14 or a statement starts with a
+    transaction-control keyword."""
+    if not psycopg.Pipeline.is_supported():
+        return False
     first, match = _TX_FIRST, _TX_WORDS.match
     return not any(text[o] in first and match(text, o) for o in offsets)
 

@@ -29,6 +29,7 @@ from psycopg import pq
 OK = frozenset({pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QUERY})
 _ERRORS = frozenset({pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.NONFATAL_ERROR})
 _SYNC = pq.ExecStatus.PIPELINE_SYNC
+_COPY_OUT = frozenset({pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH})
 _BATCH = 256  # statements between Syncs
 _AHEAD = 8  # batches sent before their answers are read: bounds what is buffered
 # Statements that could end the transaction: such a file runs one statement at a time,
@@ -66,6 +67,9 @@ def execute(conn: psycopg.Connection[Any], sql: str) -> None:
             if result.status == pq.ExecStatus.COPY_IN:  # end it; the check below refuses it
                 pg.put_copy_end(b"migrator does not stream COPY data")
                 _flush(pg)
+            elif result.status in _COPY_OUT:  # the splitter refuses these: never read one
+                conn.close()
+                break
     if first is not None:
         check(conn, first)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from serverkit import PG_ENV, Server
+from serverkit import PG_ENV, Server, run_cli
 
 from migrator.backends.base import transaction
 from migrator.backends.postgres.backend import PostgresBackend
@@ -233,6 +233,23 @@ def test_copy_is_faithful_and_never_writes_the_source(database: str, busy: bool)
         source.close()
         if other is not None:
             other.close()
+
+
+def test_rehearse_reports_the_size_of_the_copy(database: str, tmp_path: Any) -> None:
+    d = tmp_path / "migrations"
+    d.mkdir()
+    (d / "1_big.up.sql").write_text("CREATE TABLE big AS SELECT g AS id, repeat('x', 500) "
+                                    "AS pad FROM generate_series(1, 20000) g;\n")
+    assert run_cli(database, d, "up").code == 0
+    (d / "2_more.up.sql").write_text("CREATE TABLE more (id INTEGER);\n")
+    with psycopg.connect(database, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    assert row is not None
+    result = run_cli(database, d, "rehearse", "--json")
+    assert result.code == 0, result.stderr
+    size = result.json()["size_bytes"]
+    # the copy holds the ~11 MB table: the same size as its source, give or take pages
+    assert 0.8 * row[0] < size < 1.25 * row[0], (size, row[0])
 
 
 def test_rebuild_in_a_schema_whose_name_needs_quotes(pg: Server) -> None:

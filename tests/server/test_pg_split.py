@@ -138,3 +138,54 @@ SEPARATORS = [";\n", ";  ", "; -- c;\n", ";/* x; /* y; */ */\n", ";\r\n\r\n"]
 def test_any_mix_of_statements_splits_back_into_them(parts: list[tuple[str, str]]) -> None:
     text = "".join(sql + sep for sql, sep in parts)
     assert [s.sql for s in split(text)] == [sql + ";" for sql, _sep in parts]
+
+
+TRICKY_BODIES = [
+    "CREATE FUNCTION f{i}() RETURNS int LANGUAGE plpgsql AS $b$\nBEGIN\n"
+    + "  PERFORM 1;\n" * 40 + "  RETURN 1;\nEND $b$;\n",
+    "CREATE FUNCTION g{i}() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n"
+    + "  SELECT 1;\n" * 40 + "END;\n",
+    "CREATE RULE r{i} AS ON INSERT TO t DO ALSO (\n" + "  NOTIFY x;\n" * 40 + ");\n",
+    "INSERT INTO t VALUES ('a string;\n" + "still the string;\n" * 40 + "');\n",
+    "/* a comment;\n" + "still the comment;\n" * 40 + "*/ SELECT {i};\n",
+]
+
+
+@pytest.mark.parametrize("body", range(len(TRICKY_BODIES)))
+@pytest.mark.parametrize("chunk", [500, 1 << 20])
+def test_a_large_file_is_parsed_in_pieces_with_the_same_cuts(
+    monkeypatch: pytest.MonkeyPatch, body: int, chunk: int
+) -> None:
+    """Pieces end at a ';' + newline; one inside a quote, comment, parentheses or
+    BEGIN ATOMIC body is no boundary, and the whole text is parsed instead."""
+    from migrator.backends.postgres import split as module
+
+    rows, reps = (6000, 4) if chunk > 1000 else (60, 1)
+    lines = []
+    for i in range(rows):
+        lines.append(f"INSERT INTO t VALUES ({i}, 'row {i} ünï', 'x');\n")
+        if i % 7 == 3:
+            lines.append(TRICKY_BODIES[body].format(i=i))
+    text = "".join(lines) * reps
+    assert len(text) > 2 * chunk
+    monkeypatch.setattr(module, "_CHUNK", chunk)
+    pieces = list(statement_bounds(text))
+    monkeypatch.setattr(module, "_CHUNK", len(text))
+    assert pieces == list(statement_bounds(text))
+    assert len(pieces) == len(lines) * reps  # one statement a row, one a tricky body
+
+
+@pytest.mark.parametrize("bad_at", [5, 150, 299])
+def test_invalid_sql_in_any_piece_is_cut_as_in_one_piece(
+    monkeypatch: pytest.MonkeyPatch, bad_at: int
+) -> None:
+    from migrator.backends.postgres import split as module
+
+    lines = [f"INSERT INTO t VALUES ({i});\n" for i in range(300)]
+    lines[bad_at] = "selec 1 frm nowhere;\n"
+    text = "".join(lines)
+    monkeypatch.setattr(module, "_CHUNK", 500)
+    pieces = list(statement_bounds(text))
+    monkeypatch.setattr(module, "_CHUNK", len(text))
+    assert pieces == list(statement_bounds(text))
+    assert len(pieces) == 300 and text[pieces[bad_at][0]:pieces[bad_at][1]] == lines[bad_at][:-1]

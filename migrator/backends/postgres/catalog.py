@@ -20,7 +20,7 @@ from migrator.schema import PLACEHOLDER, Column, Constraint, Index, Schema, Sche
 from migrator.state import StateSql
 
 if TYPE_CHECKING:
-    from migrator.backends.postgres.backend import PostgresBackend
+    from migrator.backends.postgres.session import PgSession
 
 _KINDS = {"p": "primary", "f": "foreign", "u": "unique", "c": "check", "x": "exclude",
           "t": "trigger"}
@@ -70,7 +70,7 @@ _OBJECTS = (
 class PostgresCatalog:
     """The ``Catalog`` of one PostgreSQL schema, read through its backend's connection."""
 
-    def __init__(self, backend: PostgresBackend) -> None:
+    def __init__(self, backend: PgSession) -> None:
         self.backend = backend
 
     @property
@@ -116,7 +116,7 @@ class PostgresCatalog:
         return scratch.database_copy(self.backend)
 
 
-def schema_model(backend: PostgresBackend, schema: str, table: str) -> Schema:
+def schema_model(backend: PgSession, schema: str, table: str) -> Schema:
     """Tables with columns and constraints, indexes, then views, sequences, types,
     functions and triggers; the bookkeeping table ``table`` is left out."""
     params = {"s": schema, "t": table}

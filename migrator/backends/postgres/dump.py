@@ -16,14 +16,14 @@ from migrator.files import version_key
 from migrator.state import AppliedMigration, StateSql, sql_literal
 
 if TYPE_CHECKING:
-    from migrator.backends.postgres.backend import PostgresBackend
+    from migrator.backends.postgres.session import PgSession
 
 HEADER = "-- schema dump written by 'migrator dump'; do not edit"
 NOW = "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 NOISE = re.compile(r"^(?:\\restrict |\\unrestrict |-- Dumped (?:from|by) )")
 
 
-def dump_text(backend: PostgresBackend, schema: str) -> str:
+def dump_text(backend: PgSession, schema: str) -> str:
     """The schema's objects, then the bookkeeping table with its rows as INSERTs."""
     applied = sorted(backend.applied(), key=lambda r: (version_key(r.version), r.version))
     table = backend.sql.table
@@ -57,7 +57,7 @@ def squeeze(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def _body(backend: PostgresBackend, schema: str, bare: str) -> str:
+def _body(backend: PgSession, schema: str, bare: str) -> str:
     tool = tools.usable("pg_dump", int(backend.conn.info.server_version))
     if tool is None:
         return _catalog_text(backend, schema, bare)
@@ -71,7 +71,7 @@ def _body(backend: PostgresBackend, schema: str, bare: str) -> str:
     return squeeze([ln for ln in text.splitlines() if not NOISE.match(ln)])
 
 
-def _catalog_text(backend: PostgresBackend, schema: str, bare: str) -> str:
+def _catalog_text(backend: PgSession, schema: str, bare: str) -> str:
     """Without pg_dump: columns, constraints, indexes, views and functions by name."""
     q = backend.conn.execute
     out: list[str] = [f"CREATE SCHEMA IF NOT EXISTS {ident(schema)};",

@@ -24,7 +24,7 @@ from migrator.backends.postgres.split import masked, statement_bounds
 from migrator.backends.postgres.tools import ident
 
 if TYPE_CHECKING:
-    from migrator.backends.postgres.backend import PostgresBackend
+    from migrator.backends.postgres.session import PgSession
 
 _DROPPED = re.compile(r"(?:SET\s|SELECT\s+pg_catalog\.set_config\s*\(|CREATE\s+SCHEMA\s|"
                       r"COMMENT\s+ON\s+SCHEMA\s|ALTER\s+SCHEMA\s)", re.IGNORECASE)
@@ -62,7 +62,7 @@ _DROPS = (
 )
 
 
-def rebuild_script(backend: PostgresBackend, schema: str, bare: str) -> tuple[str, str]:
+def rebuild_script(backend: PgSession, schema: str, bare: str) -> tuple[str, str]:
     server_version = int(backend.conn.info.server_version)
     tool = tools.need("pg_dump", server_version, "'migrator squash' on PostgreSQL")
     # privileges stay: GRANTs are part of what the migrations did; owners are whoever runs it
@@ -132,7 +132,7 @@ def _strip_literal(text: str, schema: str) -> str:
     return text
 
 
-def _down(backend: PostgresBackend, schema: str, bare: str) -> str:
+def _down(backend: PgSession, schema: str, bare: str) -> str:
     out: list[str] = []
     for kind, query in _DROPS:  # extension members go with their extension: left out
         rows = backend.conn.execute(

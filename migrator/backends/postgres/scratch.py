@@ -8,18 +8,16 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
 from migrator.backends.base import ScratchSpace
 from migrator.backends.postgres import tools
+from migrator.backends.postgres.session import PgSession
 from migrator.backends.postgres.tools import ident
 from migrator.errors import ConfigError
-
-if TYPE_CHECKING:
-    from migrator.backends.postgres.backend import PostgresBackend
 
 _MAINTENANCE = ("postgres", "template1")
 
@@ -40,13 +38,11 @@ def with_database(url: str, database: str) -> str:
 
 
 @contextlib.contextmanager
-def scratch_schema(backend: PostgresBackend) -> Iterator[ScratchSpace]:
+def scratch_schema(backend: PgSession) -> Iterator[ScratchSpace]:
     """A new schema in the same database; the bookkeeping table lives there too."""
     name = f"migrator_test_{secrets.token_hex(6)}"
     bare = backend.sql.bare_name
-    from migrator.backends.postgres.backend import PostgresBackend
-
-    admin = PostgresBackend(backend.url, table=bare, readonly=True, busy_timeout=10.0)
+    admin = PgSession(backend.url, table=bare, readonly=True, busy_timeout=10.0)
     try:
         try:
             admin.conn.execute(f"CREATE SCHEMA {ident(name)}")
@@ -64,7 +60,7 @@ def scratch_schema(backend: PostgresBackend) -> Iterator[ScratchSpace]:
 
 
 @contextlib.contextmanager
-def database_copy(backend: PostgresBackend) -> Iterator[ScratchSpace]:
+def database_copy(backend: PgSession) -> Iterator[ScratchSpace]:
     """A copy of the whole database (every schema, rows, sequence values).
 
     ``CREATE DATABASE ... TEMPLATE`` copies files and is fast, but needs the
@@ -77,16 +73,17 @@ def database_copy(backend: PostgresBackend) -> Iterator[ScratchSpace]:
     try:
         if not _template_copy(backend, admin, source, name):
             _dump_copy(backend, admin, source, name)
+        row = admin.execute("SELECT pg_database_size(%s)", (name,)).fetchone()
         try:
             yield ScratchSpace(with_database(backend.url, name), backend.sql.table,
-                               f"database {name}")
+                               f"database {name}", int(row[0]) if row else 0)
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {ident(name)} WITH (FORCE)")
     finally:
         admin.close()
 
 
-def _maintenance(backend: PostgresBackend) -> psycopg.Connection[Any]:
+def _maintenance(backend: PgSession) -> psycopg.Connection[Any]:
     """A connection to another database: CREATE/DROP DATABASE cannot run in the source."""
     errors: list[str] = []
     for dbname in _MAINTENANCE:
@@ -99,7 +96,7 @@ def _maintenance(backend: PostgresBackend) -> psycopg.Connection[Any]:
                       f"connection to another database ({'; '.join(errors)})")
 
 
-def _template_copy(backend: PostgresBackend, admin: psycopg.Connection[Any], source: str,
+def _template_copy(backend: PgSession, admin: psycopg.Connection[Any], source: str,
                    name: str) -> bool:
     others = admin.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
@@ -116,7 +113,7 @@ def _template_copy(backend: PostgresBackend, admin: psycopg.Connection[Any], sou
         backend.reconnect()
 
 
-def _dump_copy(backend: PostgresBackend, admin: psycopg.Connection[Any], source: str,
+def _dump_copy(backend: PgSession, admin: psycopg.Connection[Any], source: str,
                name: str) -> None:
     version = int(backend.conn.info.server_version)
     dump = tools.need("pg_dump", version, "'migrator rehearse' on PostgreSQL")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from pglast.parser import ParseError, Token, scan
 from pglast.parser import split as pg_split
@@ -38,6 +38,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _WIDE_TAG = re.compile(r"\$[^\s$]*[^\x00-\x7f][^\s$]*\$")
 _LEXEME = re.compile(r'""|[\w.$]+')  # what a non-fatal scanner error points at
 _MAX_MASKED = 10_000
+_CHUNK = 1 << 20  # characters the parser gets at once from a large file
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 Bounds = tuple[int, int, int]
 
@@ -52,11 +53,38 @@ def statement_bounds(text: str) -> Iterator[Bounds]:
     _refuse_client_lines(text)
     scanned = masked(text)
     try:
-        slices = pg_split(scanned, with_parser=True, only_slices=True)
+        slices = _parsed(scanned)
     except ParseError:  # invalid SQL: the server says what is wrong, statement by statement
         yield from _scanner_bounds(text, scanned)
         return
     yield from _checked(text, _bounds(text, scanned, slices))
+
+
+def _parsed(scanned: str) -> list[slice]:
+    """The parser's slices, a piece of about _CHUNK characters at a time.
+
+    The parse tree of a whole data file takes about 15 bytes a character; a
+    piece ends at a ``;`` + newline, and only where everything before it
+    parses on its own is that a boundary (a cut inside a quote, a comment,
+    parentheses or a BEGIN ATOMIC body leaves it unterminated). Else the
+    whole text is parsed at once, as it always was.
+    """
+    if len(scanned) <= 2 * _CHUNK:
+        return list(pg_split(scanned, with_parser=True, only_slices=True))
+    found: list[slice] = []
+    start = 0
+    while start < len(scanned):
+        cut = scanned.find(";\n", start + _CHUNK)
+        stop = len(scanned) if cut < 0 or len(scanned) - cut < _CHUNK else cut + 2
+        try:
+            pieces = pg_split(scanned[start:stop], with_parser=True, only_slices=True)
+        except ParseError:
+            if stop == len(scanned) and not found:
+                raise
+            return list(pg_split(scanned, with_parser=True, only_slices=True))
+        found.extend(slice(p.start + start, p.stop + start) for p in pieces)
+        start = stop
+    return found
 
 
 def masked(text: str) -> str:
@@ -84,7 +112,7 @@ def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def _bounds(text: str, scanned: str, slices: tuple[slice, ...]) -> Iterator[Bounds]:
+def _bounds(text: str, scanned: str, slices: Sequence[slice]) -> Iterator[Bounds]:
     line, pos = 1, 0
     for piece in slices:
         first = _first_token(scanned, piece.start, piece.stop)

@@ -31,6 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dump": ("schema", "print the schema and applied versions as deterministic SQL"),
     "adopt": ("interop", "record what another tool applied as applied in migrator's table"),
     "convert": ("interop", "rewrite another tool's migration files into migrator's layout"),
+    "create": ("database", "create the database the URL names (dbmate's create)"),
+    "drop": ("database", "drop the database the URL names; asks first (dbmate's drop)"),
+    "load": ("database", "apply a 'migrator dump' file to an empty database"),
     "squash": ("schema", "replace every migration up to VERSION by one equivalent migration"),
     "completion": ("completion", "print a shell completion script (bash, zsh or fish)"),
 }
@@ -55,6 +58,8 @@ def group(module: str) -> dict[str, Command]:
             from migrator.cli.schema import COMMANDS
         case "interop":
             from migrator.cli.interop import COMMANDS
+        case "database":
+            from migrator.cli.database import COMMANDS
         case _:
             raise KeyError(module)
     return COMMANDS

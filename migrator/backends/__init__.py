@@ -131,18 +131,20 @@ def open_backend(url: str, *, table: str, readonly: bool, busy_timeout: float) -
 
 
 class Admin:
-    """A dialect's ``create``/``drop``/``describe`` of the database a URL names.
+    """A dialect's ``create``/``drop``/``describe`` of the database a URL names, and
+    ``loadable``, which makes a statement of its dump run on a freshly created one.
 
-    Each ``migrator.backends.<name>.admin`` module provides the three
+    Each ``migrator.backends.<name>.admin`` module provides the four
     functions; it imports its driver itself, so only these commands load it.
     """
 
-    __slots__ = ("create", "describe", "drop")
+    __slots__ = ("create", "describe", "drop", "loadable")
 
     def __init__(self, module: Any) -> None:
         self.create: Callable[[str], str] = module.create
         self.drop: Callable[[str], str] = module.drop
         self.describe: Callable[[str], str] = module.describe
+        self.loadable: Callable[[str], str] = module.loadable
 
 
 def admin(info: DialectInfo) -> Admin:
@@ -152,7 +154,7 @@ def admin(info: DialectInfo) -> Admin:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name == name:
-            raise ConfigError(f"the {info.name} backend cannot create or drop databases; "
+            raise ConfigError(f"the {info.name} backend has no create, drop or load; "
                               "use the database's own tools") from exc
         if info.extra is None or exc.name is None or exc.name.startswith("migrator"):
             raise

@@ -105,7 +105,9 @@ def load(ctx: "Context", opts: LoadOptions) -> ExitCode:
 
     url, s = ctx.url(), ctx.settings
     name = "stdin" if opts.file == "-" else opts.file
-    count = load_dump(url, s.migrations_table, name, _read(opts.file), s.lock_timeout)
+    text = _read(opts.file)
+    count = load_dump(url, s.migrations_table, name, text, s.lock_timeout,
+                      _admin(url).loadable)
     _say(ctx, f"loaded {name} into {redact_url(url)} ({count} statements)",
          file=name, statements=count)
     return ExitCode.OK

@@ -9,6 +9,8 @@ DDL, under the run lock; the bookkeeping rows in the dump come along, so
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from migrator.dba.spaces import opened
 from migrator.errors import ConfigError, DbError, MigratorError
 from migrator.splitting import SplitError
@@ -30,9 +32,10 @@ class LoadFailed(MigratorError):
                 "code": self.error.code}
 
 
-def load_dump(url: str, table: str, file: str, text: str, lock_timeout: float) -> int:
-    """Run ``text`` (the dump read from ``file``) on the empty database at ``url``;
-    the number of statements run."""
+def load_dump(url: str, table: str, file: str, text: str, lock_timeout: float,
+              loadable: Callable[[str], str]) -> int:
+    """Run ``text`` (the dump read from ``file``) on the empty database at ``url``, each
+    statement as the dialect's ``loadable`` adapts it; the number of statements run."""
     with opened(url, table, readonly=False) as backend, backend.run_lock(lock_timeout):
         if not backend.catalog().schema().empty or backend.applied():
             raise ConfigError(
@@ -50,7 +53,7 @@ def load_dump(url: str, table: str, file: str, text: str, lock_timeout: float) -
         done = 0
         try:
             for statement in statements:
-                backend.execute(statement.sql)
+                backend.execute(loadable(statement.sql))
                 done += 1
             if transactional:
                 backend.commit()

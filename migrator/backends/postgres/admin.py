@@ -13,6 +13,7 @@ is refused with the server's message, which names how many sessions use it.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,9 @@ from migrator.backends.postgres.backend import PgSettings
 from migrator.errors import ConfigError, ServerUnavailable
 
 MAINTENANCE = ("postgres", "template1")
+# pg_dump writes CREATE SCHEMA for the schema it dumps, which every new
+# database (public) or 'migrator create' (schema=) already made.
+_CREATE_SCHEMA = re.compile(r"\A(\s*CREATE\s+SCHEMA)\s+(?!IF\s+NOT\s+EXISTS\b)", re.IGNORECASE)
 
 
 def _line(exc: BaseException) -> str:
@@ -141,3 +145,9 @@ def drop(url: str) -> str:
 def describe(url: str) -> str:
     t = Target(url)
     return f"{t.label} ({t.display})"
+
+
+def loadable(statement: str) -> str:
+    """``CREATE SCHEMA x`` as ``CREATE SCHEMA IF NOT EXISTS x``: the existing empty schema
+    keeps its owner and privileges (dropping it would lose them)."""
+    return _CREATE_SCHEMA.sub(r"\1 IF NOT EXISTS ", statement, count=1)

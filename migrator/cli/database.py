@@ -46,7 +46,7 @@ def _drop_parser(p: argparse.ArgumentParser) -> None:
                    help="drop without asking (needed when stdin is not a terminal)")
 
 
-def _confirmed(ctx: "Context", what: str) -> bool:
+def _confirmed(what: str) -> bool:
     """Ask on the terminal; only 'y' or 'yes' drops."""
     sys.stderr.write(f"drop {what}? [y/N] ")
     sys.stderr.flush()
@@ -64,7 +64,7 @@ def drop(ctx: "Context", opts: DropOptions) -> ExitCode:
         if not sys.stdin.isatty():
             raise ConfigError(f"not dropping {what}: stdin is not a terminal to ask on; "
                               "pass --force to drop it without asking")
-        if not _confirmed(ctx, what):
+        if not _confirmed(what):
             ctx.reporter.error(f"not confirmed; {what} was not dropped")
             if ctx.json:
                 from migrator.output import dump_json

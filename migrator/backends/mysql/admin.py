@@ -2,6 +2,9 @@
 
 Both run on a connection without a default database, so creating one that
 does not exist yet, or dropping the one the URL names, needs no other name.
+As on PostgreSQL, a database another session uses (a migration run, an
+application) is not dropped: the server would drop it under that session.
+The check sees the sessions the login may see (all of them with PROCESS).
 """
 
 from __future__ import annotations
@@ -49,6 +52,14 @@ class Target:
             with contextlib.suppress(Exception):
                 conn.close()
 
+    def sessions(self, conn: Any) -> int:
+        """Other sessions whose default database is this one."""
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.processlist "
+                        "WHERE db = %s AND id <> CONNECTION_ID()", (self.database,))
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
+
     def exists(self, conn: Any) -> bool:
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
@@ -80,6 +91,11 @@ def drop(url: str) -> str:
     with t.server() as conn:
         if not t.exists(conn):
             return f"{t.label} does not exist; nothing to drop"
+        busy = t.sessions(conn)
+        if busy:
+            raise ConfigError(f"cannot drop {t.label}: {busy} other session(s) use it "
+                              "(SHOW PROCESSLIST names them); end them first, migrator does "
+                              "not end them for you")
         _run(conn, f"DROP DATABASE IF EXISTS {_quote(t.database)}", f"cannot drop {t.label}")
     return f"dropped {t.label}"
 

@@ -19,7 +19,10 @@ DEFAULT_DIR = "migrations"
 DEFAULT_TABLE = "schema_migrations"
 # dialect: how ``check`` reads the files when no URL names the database (a
 # pre-commit hook); it has no environment variable, the URL's scheme says it.
-FILE_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout", "dialect")
+# schema_file: after every successful up/down/redo the dump is rewritten there
+# (dbmate's db/schema.sql); ``--dump FILE`` overrides it for one run.
+FILE_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout", "dialect",
+             "schema_file")
 # [vars]: values for ${NAME} placeholders (migrator.placeholders); flags and
 # MIGRATOR_VAR_NAME override them one name at a time.
 VARS_KEY = "vars"
@@ -28,6 +31,7 @@ ENV = {
     "migrations_dir": "MIGRATIONS_DIR",
     "migrations_table": "MIGRATIONS_TABLE",
     "lock_timeout": "MIGRATOR_LOCK_TIMEOUT",
+    "schema_file": "MIGRATOR_SCHEMA_FILE",
 }
 # The password runs to the LAST '@': an unescaped '@', '/', '?' or '#' in it
 # (generated passwords have them) must not leave part of it on screen.
@@ -42,6 +46,7 @@ class Settings(NamedTuple):
     source: dict[str, str]  # setting -> where it came from, for -v
     dialect: str | None = None
     variables: dict[str, str] = {}  # noqa: RUF012 -- a NamedTuple default, never mutated
+    schema_file: str | None = None  # where up/down/redo rewrite the dump; None: nowhere
 
 
 def redact_url(url: str) -> str:
@@ -157,7 +162,21 @@ def resolve(
         source=source,
         dialect=_dialect(values.get("dialect"), source.get("dialect", "")),
         variables=file_values.get(VARS_KEY, {}),
+        schema_file=_schema_file(values.get("schema_file"), source.get("schema_file", ""),
+                                 base),
     )
+
+
+def _schema_file(value: Any, where: str, base: Path | None) -> str | None:
+    """A file path (relative to the working directory, or to ``cwd`` when given)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"schema_file must be a file path such as \"db/schema.sql\", got "
+                          f"{value!r}" + (f" (from {where})" if where else ""))
+    if base is not None and not Path(value).is_absolute():
+        return str(base / value)
+    return value
 
 
 def _dialect(value: Any, where: str) -> str | None:

@@ -245,6 +245,6 @@ def test_full_parser_lists_every_command() -> None:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert list(sub.choices) == [
         "new", "up", "migrate", "down", "rollback", "redo", "status", "verify", "baseline",
-        "unlock", "repair", "wait", "check", "test", "rehearse", "dump", "adopt", "convert",
-        "squash", "completion",
+        "unlock", "repair", "wait", "create", "drop", "load", "check", "test", "rehearse",
+        "dump", "adopt", "convert", "squash", "completion",
     ]

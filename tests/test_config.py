@@ -166,7 +166,8 @@ def test_unknown_key_in_migrator_toml(tmp_path: Path) -> None:
         resolve({}, env={}, cwd=tmp_path)
     assert str(info.value) == (
         f"{tmp_path / 'migrator.toml'}: unknown setting(s) dir, urls "
-        "(known: url, migrations_dir, migrations_table, lock_timeout, dialect, [vars])"
+        "(known: url, migrations_dir, migrations_table, lock_timeout, dialect, schema_file, "
+        "[vars])"
     )
 
 

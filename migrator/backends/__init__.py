@@ -128,3 +128,38 @@ def open_backend(url: str, *, table: str, readonly: bool, busy_timeout: float) -
 
         raise ConfigError(f"malformed database URL {redact_url(url)}: {exc}") from exc
     return backend
+
+
+class Admin:
+    """A dialect's ``create``/``drop``/``describe`` of the database a URL names, and
+    ``loadable``, which makes a statement of its dump run on a freshly created one.
+
+    Each ``migrator.backends.<name>.admin`` module provides the four
+    functions; it imports its driver itself, so only these commands load it.
+    """
+
+    __slots__ = ("create", "describe", "drop", "loadable")
+
+    def __init__(self, module: Any) -> None:
+        self.create: Callable[[str], str] = module.create
+        self.drop: Callable[[str], str] = module.drop
+        self.describe: Callable[[str], str] = module.describe
+        self.loadable: Callable[[str], str] = module.loadable
+
+
+def admin(info: DialectInfo) -> Admin:
+    """The dialect's admin functions; ConfigError when it has none or lacks its driver."""
+    name = f"{__name__}.{info.name}.admin"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            raise ConfigError(f"the {info.name} backend has no create, drop or load; "
+                              "use the database's own tools") from exc
+        if info.extra is None or exc.name is None or exc.name.startswith("migrator"):
+            raise
+        raise ConfigError(
+            f"the {info.name} backend needs the {exc.name} driver, which is not installed: "
+            f"pip install 'migrator[{info.extra}]'"
+        ) from exc
+    return Admin(module)

@@ -22,7 +22,17 @@ RUN_EXITS = (
 def _dump_option(p: argparse.ArgumentParser) -> None:
     """``up``/``down --dump FILE``: keep a committed schema dump current."""
     p.add_argument("--dump", metavar="FILE",
-                   help="after the run, write the schema dump (as 'migrator dump') to FILE")
+                   help="after the run, write the schema dump (as 'migrator dump') to FILE "
+                        "(instead of schema_file, if that is set)")
+
+
+def _write_dump(ctx: "Context", m: "Migrator", flag: str | None) -> None:
+    """After a successful run: the dump to ``--dump FILE``, else to ``schema_file``."""
+    path = flag or ctx.settings.schema_file
+    if path:
+        from migrator.cli.schema import write_dump
+
+        write_dump(ctx, m, path)
 
 
 class UpOptions(NamedTuple):
@@ -161,10 +171,7 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
                   allow_out_of_order=opts.allow_out_of_order,
                   single_transaction=opts.single_transaction)
     _summary(ctx, result, "applied")
-    if opts.dump:
-        from migrator.cli.schema import write_dump
-
-        write_dump(ctx, m, opts.dump)
+    _write_dump(ctx, m, opts.dump)
     if ctx.json:
         dump_json({"applied": _steps_json(result.steps)})
     return ExitCode.OK
@@ -179,10 +186,7 @@ def down(ctx: "Context", opts: DownOptions) -> ExitCode:
     result = m.down(steps=opts.steps, to=opts.to, everything=opts.all,
                     allow_modified=opts.allow_modified)
     _summary(ctx, result, "rolled back")
-    if opts.dump:
-        from migrator.cli.schema import write_dump
-
-        write_dump(ctx, m, opts.dump)
+    _write_dump(ctx, m, opts.dump)
     if ctx.json:
         dump_json({"rolled_back": _steps_json(result.steps)})
     return ExitCode.OK
@@ -191,8 +195,10 @@ def down(ctx: "Context", opts: DownOptions) -> ExitCode:
 def redo(ctx: "Context", opts: RedoOptions) -> ExitCode:
     from migrator.output import dump_json
 
-    rolled_back, applied = ctx.migrator().redo(steps=opts.steps)
+    m = ctx.migrator()
+    rolled_back, applied = m.redo(steps=opts.steps)
     _summary(ctx, applied, "applied")
+    _write_dump(ctx, m, None)
     if ctx.json:
         dump_json({"rolled_back": _steps_json(rolled_back.steps),
                    "applied": _steps_json(applied.steps)})

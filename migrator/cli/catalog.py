@@ -25,6 +25,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unlock": ("admin", "remove a left-over migration lock"),
     "repair": ("admin", "record whether a migration that stopped part-way is in effect"),
     "wait": ("admin", "wait until the database server accepts connections"),
+    "create": ("database", "create the database the URL names (dbmate's create)"),
+    "drop": ("database", "drop the database the URL names; asks first (dbmate's drop)"),
+    "load": ("database", "apply a 'migrator dump' file to an empty database"),
     "check": ("prove", "check every migration file for problems; no database needed"),
     "test": ("prove", "apply, roll back and re-apply each migration on a scratch database"),
     "rehearse": ("prove", "run 'up' on a temporary copy of the database, then discard it"),
@@ -55,6 +58,8 @@ def group(module: str) -> dict[str, Command]:
             from migrator.cli.schema import COMMANDS
         case "interop":
             from migrator.cli.interop import COMMANDS
+        case "database":
+            from migrator.cli.database import COMMANDS
         case _:
             raise KeyError(module)
     return COMMANDS

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from migrator.backends.postgres.backend import PgSettings
+from migrator.backends.postgres.session import PgSettings
 from migrator.errors import ConfigError, ServerUnavailable
 
 MAINTENANCE = ("postgres", "template1")

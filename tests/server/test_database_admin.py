@@ -6,7 +6,6 @@ them afterwards, whatever the test did.
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from serverkit import MY_ENV, PG_ENV, Result, _env, cli_args, connect, run_cli, with_query
+from serverkit import MY_ENV, PG_ENV, Result, connect, run_cli, with_query
 
 
 def _need(env: str) -> str:
@@ -126,9 +125,8 @@ def test_create_then_again_then_drop_then_again(tmp_path: Path, names: Names) ->
 def test_drop_without_a_terminal_needs_force(tmp_path: Path, names: Names) -> None:
     url, d = names.url("nf"), _migrations(tmp_path, names.kind)
     assert _cli(url, d, "create").code == 0
-    proc = subprocess.run(cli_args(url, d, "drop"), capture_output=True, text=True,
-                          env=_env(), stdin=subprocess.DEVNULL, timeout=120)
-    assert proc.returncode == 2 and "stdin is not a terminal" in proc.stderr, proc.stderr
+    r = _cli(url, d, "drop")  # the runner's stdin is /dev/null: no terminal to ask on
+    assert r.code == 2 and "stdin is not a terminal" in r.stderr, r
     assert names.exists(url)
 
 

@@ -1,0 +1,326 @@
+"""PostgreSQL safety rules, on the parse tree of PostgreSQL's own parser (pglast).
+
+Each statement is parsed alone. A table created earlier in the file (or in
+an earlier migration of the same run) is new: nothing reads it yet, so the
+lock and rewrite rules leave it alone. A statement pglast cannot parse is
+skipped; the server will say what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pglast
+from pglast import ast
+from pglast.enums import AlterTableType, ConstrType, ObjectType
+from pglast.parser import ParseError
+from pglast.stream import RawStream
+
+from migrator.lint.model import ERROR, WARNING, DialectRules, FileContext, Hit, Rule
+from migrator.splitting import Statement
+
+
+def _rule(id: str, severity: str, message: str, hint: str, prevents: str) -> Rule:
+    return Rule(id, "postgres", severity, message, hint, prevents)
+
+
+INDEX = _rule(
+    "PG001", WARNING, "CREATE INDEX without CONCURRENTLY on an existing table",
+    "CREATE INDEX CONCURRENTLY in a file with '-- migrator: no-transaction'",
+    "a SHARE lock blocks every write to the table while the index builds")
+DROP_INDEX = _rule(
+    "PG002", WARNING, "DROP INDEX without CONCURRENTLY",
+    "DROP INDEX CONCURRENTLY in a file with '-- migrator: no-transaction'",
+    "an ACCESS EXCLUSIVE lock on the index's table blocks reads and writes")
+CONCURRENTLY = _rule(
+    "PG003", ERROR, "CONCURRENTLY cannot run inside the migration's transaction",
+    "put '-- migrator: no-transaction' on the first line, one such statement per file",
+    "PostgreSQL refuses it: the migration fails")
+VOLATILE_DEFAULT = _rule(
+    "PG004", WARNING, "ADD COLUMN with a volatile default, identity or stored generated column",
+    "add the column without the default, backfill in batches, then SET DEFAULT",
+    "the whole table is rewritten under an ACCESS EXCLUSIVE lock")
+NOT_NULL_NO_DEFAULT = _rule(
+    "PG005", WARNING, "ADD COLUMN NOT NULL without a default",
+    "give it a constant DEFAULT, or add it nullable, backfill, then SET NOT NULL safely",
+    "fails on any table that has rows")
+COLUMN_TYPE = _rule(
+    "PG006", WARNING, "ALTER COLUMN TYPE on an existing table",
+    "add a new column, backfill it, switch the code, drop the old one",
+    "most type changes rewrite the table and its indexes under an ACCESS EXCLUSIVE lock")
+FOREIGN_KEY = _rule(
+    "PG007", WARNING, "ADD FOREIGN KEY without NOT VALID",
+    "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+    "both tables are locked against writes while every row is checked")
+CHECK = _rule(
+    "PG008", WARNING, "ADD CHECK without NOT VALID",
+    "ADD CONSTRAINT ... CHECK (...) NOT VALID, then VALIDATE CONSTRAINT",
+    "an ACCESS EXCLUSIVE lock is held while every row is checked")
+UNIQUE = _rule(
+    "PG009", WARNING, "ADD UNIQUE or PRIMARY KEY without USING INDEX",
+    "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX",
+    "the index is built under an ACCESS EXCLUSIVE lock: no reads or writes meanwhile")
+SET_NOT_NULL = _rule(
+    "PG010", WARNING, "SET NOT NULL scans the whole table",
+    "ADD CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+)",
+    "an ACCESS EXCLUSIVE lock is held during a full table scan")
+RENAME = _rule(
+    "PG011", WARNING, "renaming a column or table",
+    "add the new name alongside (a column, or a view), move the code, then drop the old",
+    "running application code still uses the old name and fails")
+DROP_COLUMN = _rule(
+    "PG012", WARNING, "dropping a column",
+    "stop reading and writing it in the code first, deploy, then drop it",
+    "running application code that still names the column fails")
+DROP_TABLE = _rule(
+    "PG013", WARNING, "dropping a table",
+    "stop using it in the code first, deploy, then drop it",
+    "running application code that still uses the table fails; the data is gone")
+LOCK_TIMEOUT = _rule(
+    "PG014", WARNING, "a strong lock is taken without lock_timeout set earlier in the file",
+    "start the file with SET lock_timeout = '5s' (or ?lock_timeout=5s in the URL)",
+    "waiting behind a long query, the lock request blocks every query queued after it")
+NO_WHERE = _rule(
+    "PG015", WARNING, "UPDATE or DELETE without WHERE on an existing table",
+    "add a WHERE clause, or batch the change outside the schema migration",
+    "every row is changed and locked in one transaction")
+ENUM_VALUE = _rule(
+    "PG016", WARNING, "ALTER TYPE ... ADD VALUE inside a transaction",
+    "put '-- migrator: no-transaction' on the first line",
+    "PostgreSQL before 12 refuses it; later ones refuse to use the value in that transaction")
+DDL_WITH_DATA = _rule(
+    "PG017", WARNING, "DDL and a data change on existing tables in one transaction",
+    "move the data change (backfill) into a migration of its own",
+    "the DDL's lock is held for as long as the data change runs")
+
+_VOLATILE = re.compile(
+    r"\b(random|gen_random_uuid|uuid_generate_v[14]\w*|uuidv[47]|clock_timestamp|timeofday|"
+    r"nextval|txid_current|setseed)\s*\(", re.IGNORECASE)
+_SERIAL = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
+_SET_CONFIG = re.compile(r"set_config\s*\(\s*'lock_timeout'", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class _State:
+    ctx: FileContext
+    hits: list[Hit] = field(default_factory=list)
+    new_indexes: set[str] = field(default_factory=set)
+    validated: set[str] = field(default_factory=set)  # tables with a VALIDATE CONSTRAINT
+    lock_timeout: bool = False
+    warned_lock_timeout: bool = False
+    ddl: bool = False  # a strong lock on an existing table was taken
+    data: bool = False  # an existing table's rows were changed
+    warned_mix: bool = False
+
+    def hit(self, rule: Rule, stmt: Statement, at: int = 0, detail: str = "") -> None:
+        self.hits.append(Hit(rule, stmt, at, detail))
+
+    def is_new(self, table: str) -> bool:
+        return table in self.ctx.new_tables
+
+    def strong_lock(self, stmt: Statement, at: int) -> None:
+        if not self.lock_timeout and not self.warned_lock_timeout:
+            self.warned_lock_timeout = True
+            self.hit(LOCK_TIMEOUT, stmt, at)
+        self.ddl = True
+        self._mixed(stmt)
+
+    def data_change(self, stmt: Statement) -> None:
+        self.data = True
+        self._mixed(stmt)
+
+    def _mixed(self, stmt: Statement) -> None:
+        if self.ddl and self.data and self.ctx.transactional and not self.warned_mix:
+            self.warned_mix = True
+            self.hit(DDL_WITH_DATA, stmt)
+
+
+def lint(ctx: FileContext) -> list[Hit]:
+    state = _State(ctx)
+    for stmt in ctx.statements:
+        try:
+            parsed = pglast.parse_sql(stmt.sql)
+        except ParseError:
+            continue
+        for raw in parsed:
+            _statement(state, stmt, raw.stmt)
+    return state.hits
+
+
+def _name(rel: ast.RangeVar | None) -> str:
+    return (rel.relname or "").lower() if rel is not None else ""
+
+
+def _at(stmt: Statement, node: object) -> int:
+    """The character offset of a node's byte ``location`` in the statement."""
+    location = getattr(node, "location", None)
+    if not isinstance(location, int) or location < 0:
+        return 0
+    return len(stmt.sql.encode()[:location].decode("utf-8", "ignore"))
+
+
+def _statement(state: _State, stmt: Statement, node: ast.Node) -> None:
+    ctx = state.ctx
+    if isinstance(node, ast.CreateStmt):
+        ctx.new_tables.add(_name(node.relation))
+    elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+        ctx.new_tables.add(_name(node.into.rel))
+    elif isinstance(node, ast.IndexStmt):
+        _create_index(state, stmt, node)
+    elif isinstance(node, ast.DropStmt):
+        _drop(state, stmt, node)
+    elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
+        _alter_table(state, stmt, node)
+    elif isinstance(node, ast.RenameStmt):
+        _rename(state, stmt, node)
+    elif isinstance(node, ast.AlterEnumStmt):
+        if node.newVal is not None and node.oldVal is None and ctx.transactional:
+            state.hit(ENUM_VALUE, stmt, detail=f"value '{node.newVal}'")
+    elif isinstance(node, (ast.UpdateStmt, ast.DeleteStmt)):
+        table = _name(node.relation)
+        if not state.is_new(table):
+            if node.whereClause is None:
+                state.hit(NO_WHERE, stmt, _at(stmt, node.relation), f"table {table}")
+            state.data_change(stmt)
+    elif isinstance(node, ast.InsertStmt):
+        select = node.selectStmt
+        if (not state.is_new(_name(node.relation)) and isinstance(select, ast.SelectStmt)
+                and select.fromClause):
+            state.data_change(stmt)
+    elif isinstance(node, ast.VariableSetStmt):
+        if (node.name or "").lower() == "lock_timeout":
+            state.lock_timeout = True
+    elif isinstance(node, ast.SelectStmt):
+        if _SET_CONFIG.search(stmt.sql):
+            state.lock_timeout = True
+    elif isinstance(node, ast.TruncateStmt):
+        if any(not state.is_new(_name(r)) for r in node.relations or ()):
+            state.strong_lock(stmt, 0)
+
+
+def _create_index(state: _State, stmt: Statement, node: ast.IndexStmt) -> None:
+    table = _name(node.relation)
+    if node.concurrent:
+        if state.ctx.transactional:
+            state.hit(CONCURRENTLY, stmt, detail="CREATE INDEX CONCURRENTLY")
+        return
+    if state.is_new(table):
+        if node.idxname:
+            state.new_indexes.add(node.idxname.lower())
+        return
+    state.hit(INDEX, stmt, _at(stmt, node.relation), f"table {table}")
+    state.strong_lock(stmt, _at(stmt, node.relation))
+
+
+def _drop(state: _State, stmt: Statement, node: ast.DropStmt) -> None:
+    names = [str(getattr(obj[-1], "sval", "")).lower() for obj in node.objects or ()
+             if isinstance(obj, tuple) and obj]
+    if node.removeType == ObjectType.OBJECT_INDEX:
+        if node.concurrent:
+            if state.ctx.transactional:
+                state.hit(CONCURRENTLY, stmt, detail="DROP INDEX CONCURRENTLY")
+            return
+        old = [n for n in names if n not in state.new_indexes]
+        if old:
+            state.hit(DROP_INDEX, stmt, detail=f"index {', '.join(old)}")
+            state.strong_lock(stmt, 0)
+    elif node.removeType == ObjectType.OBJECT_TABLE:
+        old = [n for n in names if not state.is_new(n)]
+        state.ctx.new_tables.difference_update(names)
+        if old:
+            state.hit(DROP_TABLE, stmt, detail=f"table {', '.join(old)}")
+            state.strong_lock(stmt, 0)
+
+
+def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> None:
+    table = _name(node.relation)
+    if state.is_new(table):
+        return
+    where = _at(stmt, node.relation)
+    strong = False
+    for cmd in node.cmds or ():
+        if not isinstance(cmd, ast.AlterTableCmd):
+            continue
+        kind = cmd.subtype
+        if kind == AlterTableType.AT_ValidateConstraint:
+            state.validated.add(table)
+            continue
+        strong = True
+        column = f"{table}.{cmd.name}" if cmd.name else f"table {table}"
+        if kind == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+            _add_column(state, stmt, where, table, cmd.def_)
+        elif kind == AlterTableType.AT_AlterColumnType:
+            state.hit(COLUMN_TYPE, stmt, where, column)
+        elif kind == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
+            _add_constraint(state, stmt, where, table, cmd.def_)
+        elif kind == AlterTableType.AT_SetNotNull and table not in state.validated:
+            state.hit(SET_NOT_NULL, stmt, where, column)
+        elif kind == AlterTableType.AT_DropColumn:
+            state.hit(DROP_COLUMN, stmt, where, column)
+    if strong:
+        state.strong_lock(stmt, where)
+
+
+def _add_column(state: _State, stmt: Statement, where: int, table: str,
+                column: ast.ColumnDef) -> None:
+    shown = f"{table}.{column.colname}"
+    type_name = column.typeName.names[-1].sval if column.typeName is not None else ""
+    has_default = rewrites = False
+    not_null = bool(column.is_not_null)
+    for c in column.constraints or ():
+        if not isinstance(c, ast.Constraint):
+            continue
+        if c.contype == ConstrType.CONSTR_DEFAULT:
+            has_default = True
+            if c.raw_expr is not None and _VOLATILE.search(RawStream()(c.raw_expr)):
+                rewrites = True
+        elif c.contype == ConstrType.CONSTR_IDENTITY or (
+                c.contype == ConstrType.CONSTR_GENERATED and c.generated_kind == "s"):
+            has_default = rewrites = True
+        elif c.contype == ConstrType.CONSTR_NOTNULL:
+            not_null = True
+        elif c.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
+            state.hit(UNIQUE, stmt, where, shown)
+    if str(type_name).lower() in _SERIAL:
+        has_default = rewrites = True
+    if rewrites:
+        state.hit(VOLATILE_DEFAULT, stmt, where, shown)
+    elif not_null and not has_default:
+        state.hit(NOT_NULL_NO_DEFAULT, stmt, where, shown)
+
+
+def _add_constraint(state: _State, stmt: Statement, where: int, table: str,
+                    constraint: ast.Constraint) -> None:
+    shown = f"{constraint.conname or 'constraint'} on {table}"
+    kind = constraint.contype
+    if kind == ConstrType.CONSTR_FOREIGN and not constraint.skip_validation:
+        state.hit(FOREIGN_KEY, stmt, where, shown)
+    elif kind == ConstrType.CONSTR_CHECK and not constraint.skip_validation:
+        state.hit(CHECK, stmt, where, shown)
+    elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not constraint.indexname:
+        state.hit(UNIQUE, stmt, where, shown)
+
+
+def _rename(state: _State, stmt: Statement, node: ast.RenameStmt) -> None:
+    table = _name(node.relation)
+    if node.renameType == ObjectType.OBJECT_TABLE:
+        if state.is_new(table):
+            state.ctx.new_tables.discard(table)
+            state.ctx.new_tables.add((node.newname or "").lower())
+            return
+        state.hit(RENAME, stmt, _at(stmt, node.relation), f"table {table} to {node.newname}")
+    elif node.renameType == ObjectType.OBJECT_COLUMN and not state.is_new(table):
+        state.hit(RENAME, stmt, _at(stmt, node.relation),
+                  f"column {table}.{node.subname} to {node.newname}")
+    else:
+        return
+    state.strong_lock(stmt, _at(stmt, node.relation))
+
+
+RULES = DialectRules(
+    (INDEX, DROP_INDEX, CONCURRENTLY, VOLATILE_DEFAULT, NOT_NULL_NO_DEFAULT, COLUMN_TYPE,
+     FOREIGN_KEY, CHECK, UNIQUE, SET_NOT_NULL, RENAME, DROP_COLUMN, DROP_TABLE, LOCK_TIMEOUT,
+     NO_WHERE, ENUM_VALUE, DDL_WITH_DATA),
+    lint,
+)

@@ -7,6 +7,8 @@ from migrator.cli.command import Command, command
 from migrator.errors import ExitCode
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from migrator.cli.context import Context
     from migrator.dba.testrun import MigrationTest
 
@@ -14,10 +16,13 @@ if TYPE_CHECKING:
 class CheckOptions(NamedTuple):
     strict: bool
     dialect: str | None
+    format: str | None
+    pending: bool
+    since: str | None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "CheckOptions":
-        return cls(args.strict, args.dialect)
+        return cls(args.strict, args.dialect, args.format, args.pending, args.since)
 
 
 def _check_parser(p: argparse.ArgumentParser) -> None:
@@ -25,6 +30,13 @@ def _check_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dialect", metavar="NAME",
                    help="split as sqlite, postgres or mysql does; default: the URL's, else "
                         "sqlite [config: dialect]")
+    p.add_argument("--format", choices=("text", "json", "github", "sarif"),
+                   help="text (path:line:col: severity RULE message), json (as --json), "
+                        "github (workflow annotations) or sarif (2.1.0, code scanning)")
+    p.add_argument("--pending", action="store_true",
+                   help="only the migrations not yet applied to the database (-u URL)")
+    p.add_argument("--since", metavar="GIT-REF",
+                   help="only the migrations whose files changed since this git ref")
 
 
 def check(ctx: "Context", opts: CheckOptions) -> ExitCode:
@@ -35,24 +47,60 @@ def check(ctx: "Context", opts: CheckOptions) -> ExitCode:
     s = ctx.settings
     name = opts.dialect or s.dialect
     dialect = dialect_named(name).name if name else None  # an unknown name is a usage error
-    report = check_directory(s.migrations_dir, dialect=dialect, url=s.url or None)
+    only = _selected(ctx, opts)
+    report = check_directory(s.migrations_dir, dialect=dialect, url=s.url or None, only=only)
     failed = bool(report.errors) or (opts.strict and bool(report.warnings))
-    if ctx.json:
+    problems = [f.to_json() for f in report.findings]
+    form = opts.format or ("json" if ctx.json else "text")
+    if form == "json":
         dump_json({
             "ok": not failed,
             "files": report.files,
             "migrations": report.migrations,
             "errors": len(report.errors),
             "warnings": len(report.warnings),
-            "problems": [f.to_json() for f in report.findings],
+            "suppressed": report.suppressed,
+            "problems": problems,
         })
+    elif form == "sarif":
+        from migrator import __version__
+        from migrator.lint.formats import sarif
+
+        dump_json(sarif(problems, report.rules, __version__))
+    elif form == "github":
+        from migrator.lint.formats import github
+
+        ctx.out(github(problems))
     else:
         ctx.out("".join(f"{f}\n" for f in report.findings))
+    if form != "json":
+        suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
         ctx.reporter.say(
             f"{report.files} file(s) checked: {len(report.errors)} error(s), "
-            f"{len(report.warnings)} warning(s)"
+            f"{len(report.warnings)} warning(s){suppressed}"
         )
     return ExitCode.USAGE if failed else ExitCode.OK
+
+
+def _selected(ctx: "Context", opts: CheckOptions) -> "list[Path] | None":
+    """The up files of the migrations to check, or None for all of them."""
+    if not opts.pending and opts.since is None:
+        return None
+    from pathlib import Path
+
+    chosen: set[Path] | None = None
+    if opts.pending:
+        from migrator.plan import PENDING
+
+        entries = ctx.migrator().status()
+        chosen = {Path(e.migration.up.path).resolve() for e in entries
+                  if e.state == PENDING and e.migration is not None}
+    if opts.since is not None:
+        from migrator.lint.since import changed_since
+
+        changed = changed_since(ctx.settings.migrations_dir, opts.since)
+        chosen = changed if chosen is None else chosen & changed
+    return sorted(chosen or ())
 
 
 class TestOptions(NamedTuple):
@@ -152,7 +200,9 @@ COMMANDS: dict[str, Command] = {
         _check_parser,
         CheckOptions.from_args, check,
         examples=("migrator check",
-                  "migrator check --strict --dialect postgres   # a pre-commit hook, no URL"),
+                  "migrator check --strict --dialect postgres   # a pre-commit hook, no URL",
+                  "migrator check --pending -u postgres://db/app   # only what 'up' would run",
+                  "migrator check --since origin/main --format github   # in CI"),
         exits=(("0", "no errors (with --strict: no warnings either)"),
                ("2", "errors (with --strict: or warnings) listed on stdout, or a usage "
                      "error")),

@@ -27,8 +27,14 @@ from migrator.lint.model import DialectRules, FileContext, Rule
 from migrator.lint.registry import rules_for
 from migrator.lint.run import lint_file
 from migrator.preflight import check as preflight
-from migrator.source import FOREIGN_KEYS_OFF, NO_TRANSACTION, SourceError, decode, read_bytes, \
-    read_sql
+from migrator.source import (
+    FOREIGN_KEYS_OFF,
+    NO_TRANSACTION,
+    SourceError,
+    decode,
+    read_bytes,
+    read_sql,
+)
 from migrator.splitting import SplitError, Statement
 
 ERROR, WARNING = "error", "warning"

@@ -9,6 +9,7 @@ must be able to tell a decision from a typo.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from migrator.errors import FileProblem
@@ -30,7 +31,7 @@ class Suppressions:
 
 
 def parse(text: str, statements: list[Statement], path: str,
-          known: dict[str, object], dialect: str) -> Suppressions:
+          known: Mapping[str, object], dialect: str) -> Suppressions:
     """Every ``allow`` comment of the file, checked against the dialect's rule IDs."""
     found = Suppressions()
     if "allow" not in text.lower():
@@ -57,7 +58,7 @@ def parse(text: str, statements: list[Statement], path: str,
                 "'-- why' after the rule ID(s), so the next reviewer knows it was decided",
                 line))
             continue
-        if first_sql is None or line < first_sql and _in_header(text, match.start()):
+        if first_sql is None or (line < first_sql and _in_header(text, match.start())):
             found.whole_file.update(ids)
             continue
         target = next((s for s in statements if s.line > line), None)

@@ -144,7 +144,8 @@ def lint(ctx: FileContext) -> list[Hit]:
         except ParseError:
             continue
         for raw in parsed:
-            _statement(state, stmt, raw.stmt)
+            if raw.stmt is not None:
+                _statement(state, stmt, raw.stmt)
     return state.hits
 
 
@@ -194,9 +195,9 @@ def _statement(state: _State, stmt: Statement, node: ast.Node) -> None:
     elif isinstance(node, ast.SelectStmt):
         if _SET_CONFIG.search(stmt.sql):
             state.lock_timeout = True
-    elif isinstance(node, ast.TruncateStmt):
-        if any(not state.is_new(_name(r)) for r in node.relations or ()):
-            state.strong_lock(stmt, 0)
+    elif isinstance(node, ast.TruncateStmt) and any(
+            not state.is_new(_name(r)) for r in node.relations or ()):
+        state.strong_lock(stmt, 0)
 
 
 def _create_index(state: _State, stmt: Statement, node: ast.IndexStmt) -> None:
@@ -265,7 +266,8 @@ def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> No
 def _add_column(state: _State, stmt: Statement, where: int, table: str,
                 column: ast.ColumnDef) -> None:
     shown = f"{table}.{column.colname}"
-    type_name = column.typeName.names[-1].sval if column.typeName is not None else ""
+    names = column.typeName.names if column.typeName is not None else None
+    type_name = names[-1].sval if names else ""
     has_default = rewrites = False
     not_null = bool(column.is_not_null)
     for c in column.constraints or ():

@@ -1,0 +1,87 @@
+"""SQLite safety rules, read from the statement's keywords.
+
+SQLite's ALTER TABLE knows four forms (RENAME TO, RENAME COLUMN, ADD COLUMN,
+DROP COLUMN); anything else needs the table rebuild of section 7 of
+https://sqlite.org/lang_altertable.html. The rebuild drops the old table,
+and with foreign keys on, dropping a parent table deletes or refuses its
+children's rows: hence ``-- migrator: foreign-keys-off``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from migrator.lint.model import ERROR, WARNING, DialectRules, FileContext, Hit, Rule
+from migrator.lint.text import masked, unquote
+from migrator.splitting import Statement
+
+NEEDS_REBUILD = Rule(
+    "SQ001", "sqlite", ERROR, "SQLite's ALTER TABLE cannot do this",
+    "rebuild the table: CREATE the new one, INSERT ... SELECT, DROP the old, RENAME, in a "
+    "file with '-- migrator: foreign-keys-off'",
+    "SQLite refuses the statement: the migration fails")
+REBUILD_WITH_FOREIGN_KEYS = Rule(
+    "SQ002", "sqlite", WARNING, "a table rebuild without '-- migrator: foreign-keys-off'",
+    "put '-- migrator: foreign-keys-off' on the first line: the keys are checked once, "
+    "before commit",
+    "dropping the old table cascades to, or fails on, the rows that reference it")
+PRAGMA_IN_TRANSACTION = Rule(
+    "SQ003", "sqlite", WARNING, "PRAGMA foreign_keys inside the migration's transaction",
+    "put '-- migrator: foreign-keys-off' on the first line instead",
+    "SQLite ignores the PRAGMA inside a transaction: the keys stay as they were")
+
+_PART = r"(?:`[^`]+`|\"[^\"]+\"|\[[^\]]+\]|[\w$]+)"
+_NAME = rf"{_PART}(?:\s*\.\s*{_PART})?"
+_ALTER = re.compile(rf"^\s*ALTER\s+TABLE\s+(?P<name>{_NAME})\s+(?P<rest>.*)$",
+                    re.IGNORECASE | re.DOTALL)
+_SUPPORTED = re.compile(r"^(?:RENAME\b|ADD\b|DROP\s+COLUMN\b|DROP\s+(?!CONSTRAINT\b|PRIMARY\b|"
+                        r"FOREIGN\b|CHECK\b|UNIQUE\b|INDEX\b|DEFAULT\b)[\w`\"\[])",
+                        re.IGNORECASE)
+_ADD_CONSTRAINT = re.compile(r"^ADD\s+(?:CONSTRAINT|PRIMARY\s+KEY|FOREIGN\s+KEY|UNIQUE|CHECK)\b",
+                             re.IGNORECASE)
+_RENAME_TO = re.compile(rf"^RENAME\s+TO\s+(?P<to>{_NAME})", re.IGNORECASE)
+_CREATE = re.compile(rf"^\s*CREATE\s+(?:TEMP\w*\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                     rf"(?P<name>{_NAME})", re.IGNORECASE)
+_DROP = re.compile(rf"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?P<name>{_NAME})", re.IGNORECASE)
+_PRAGMA_FK = re.compile(r"^\s*PRAGMA\s+(?:\w+\s*\.\s*)?foreign_keys\s*=", re.IGNORECASE)
+
+
+def lint(ctx: FileContext) -> list[Hit]:
+    hits: list[Hit] = []
+    dropped: dict[str, Statement] = {}  # old tables dropped in this file, to spot a rebuild
+    for stmt in ctx.statements:
+        sql = masked(stmt.sql)
+        if (m := _CREATE.match(sql)) is not None:
+            ctx.new_tables.add(unquote(m["name"]))
+        elif (m := _DROP.match(sql)) is not None:
+            name = unquote(m["name"])
+            if name not in ctx.new_tables:
+                dropped[name] = stmt
+            ctx.new_tables.discard(name)
+        elif (m := _ALTER.match(sql)) is not None:
+            _alter(ctx, stmt, m, dropped, hits)
+        elif _PRAGMA_FK.match(sql) and ctx.transactional:
+            hits.append(Hit(PRAGMA_IN_TRANSACTION, stmt))
+    return hits
+
+
+def _alter(ctx: FileContext, stmt: Statement, m: re.Match[str], dropped: dict[str, Statement],
+           hits: list[Hit]) -> None:
+    table, rest = unquote(m["name"]), m["rest"].strip()
+    at = m.start("rest")
+    if not _SUPPORTED.match(rest) or _ADD_CONSTRAINT.match(rest):
+        words = " ".join(rest.split()[:3]).rstrip(";")
+        hits.append(Hit(NEEDS_REBUILD, stmt, at, f"ALTER TABLE {table} {words}"))
+        return
+    renamed = _RENAME_TO.match(rest)
+    if renamed is None:
+        return
+    target = unquote(renamed["to"])
+    if table in ctx.new_tables:
+        ctx.new_tables.discard(table)
+        ctx.new_tables.add(target)
+    if target in dropped and not ctx.foreign_keys_off:
+        hits.append(Hit(REBUILD_WITH_FOREIGN_KEYS, dropped[target], 0, f"table {target}"))
+
+
+RULES = DialectRules((NEEDS_REBUILD, REBUILD_WITH_FOREIGN_KEYS, PRAGMA_IN_TRANSACTION), lint)

@@ -53,15 +53,17 @@ def check(ctx: "Context", opts: CheckOptions) -> ExitCode:
     problems = [f.to_json() for f in report.findings]
     form = opts.format or ("json" if ctx.json else "text")
     if form == "json":
-        dump_json({
+        document: dict[str, object] = {
             "ok": not failed,
             "files": report.files,
             "migrations": report.migrations,
             "errors": len(report.errors),
             "warnings": len(report.warnings),
-            "suppressed": report.suppressed,
             "problems": problems,
-        })
+        }
+        if report.suppressed:  # only then: the document stays as it was for a file without
+            document["suppressed"] = report.suppressed
+        dump_json(document)
     elif form == "sarif":
         from migrator import __version__
         from migrator.lint.formats import sarif

@@ -51,9 +51,11 @@ class Finding:
 
     def to_json(self) -> dict[str, object]:
         p = self.problem
-        return {"severity": self.severity, "file": p.path, "line": p.line, "message": p.message,
-                "rule": self.rule.id if self.rule else None, "column": self.column,
-                "hint": self.rule.hint if self.rule else None}
+        found: dict[str, object] = {"severity": self.severity, "file": p.path, "line": p.line,
+                                    "message": p.message}
+        if self.rule is not None:  # a structural problem keeps the document it always had
+            found.update(rule=self.rule.id, column=self.column, hint=self.rule.hint)
+        return found
 
     def __str__(self) -> str:
         p = self.problem
@@ -106,6 +108,7 @@ class _Dialect:
     lint: DialectRules | None
     run_together: bool = False
     new_tables: set[str] = field(default_factory=set)
+    referenced: set[str] = field(default_factory=set)
 
 
 def choose_dialect(url: str | None, dialect: str | None) -> DialectInfo:
@@ -279,7 +282,7 @@ def _lint(text: str, directives: frozenset[str], statements: list[Statement], sh
         return set()
     ctx = FileContext(shown, text, statements, NO_TRANSACTION not in directives,
                       FOREIGN_KEYS_OFF in directives,
-                      rules.new_tables if rules.run_together else set())
+                      rules.new_tables if rules.run_together else set(), rules.referenced)
     located, problems = lint_file(ctx, rules.lint, rules.name)
     for problem in problems:
         report.add(ERROR, problem)

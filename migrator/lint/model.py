@@ -47,6 +47,8 @@ class FileContext:
     transactional: bool
     foreign_keys_off: bool
     new_tables: set[str] = field(default_factory=set)
+    # tables some REFERENCES clause names, in any file checked so far (shared by all)
+    referenced: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

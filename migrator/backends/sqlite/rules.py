@@ -4,7 +4,8 @@ SQLite's ALTER TABLE knows four forms (RENAME TO, RENAME COLUMN, ADD COLUMN,
 DROP COLUMN); anything else needs the table rebuild of section 7 of
 https://sqlite.org/lang_altertable.html. The rebuild drops the old table,
 and with foreign keys on, dropping a parent table deletes or refuses its
-children's rows: hence ``-- migrator: foreign-keys-off``.
+children's rows: hence ``-- migrator: foreign-keys-off``. A table is a parent
+if a ``REFERENCES`` to it was seen in this file or an earlier one of the run.
 """
 
 from __future__ import annotations
@@ -25,8 +26,12 @@ REBUILD_WITH_FOREIGN_KEYS = Rule(
     "put '-- migrator: foreign-keys-off' on the first line: the keys are checked once, "
     "before commit",
     "dropping the old table cascades to, or fails on, the rows that reference it")
+_REFERENCES = re.compile(r"\bREFERENCES\s+(?P<name>(?:`[^`]+`|\"[^\"]+\"|\[[^\]]+\]|[\w$]+)"
+                         r"(?:\s*\.\s*(?:`[^`]+`|\"[^\"]+\"|\[[^\]]+\]|[\w$]+))?)", re.IGNORECASE)
 PRAGMA_IN_TRANSACTION = Rule(
-    "SQ003", "sqlite", WARNING, "PRAGMA foreign_keys inside the migration's transaction",
+    "SQ003", "sqlite", WARNING,
+    "PRAGMA foreign_keys inside the migration's transaction, where SQLite ignores it; "
+    "use '-- migrator: foreign-keys-off'",
     "put '-- migrator: foreign-keys-off' on the first line instead",
     "SQLite ignores the PRAGMA inside a transaction: the keys stay as they were")
 
@@ -51,6 +56,7 @@ def lint(ctx: FileContext) -> list[Hit]:
     dropped: dict[str, Statement] = {}  # old tables dropped in this file, to spot a rebuild
     for stmt in ctx.statements:
         sql = masked(stmt.sql)
+        ctx.referenced.update(unquote(r["name"]) for r in _REFERENCES.finditer(sql))
         if (m := _CREATE.match(sql)) is not None:
             ctx.new_tables.add(unquote(m["name"]))
         elif (m := _DROP.match(sql)) is not None:
@@ -80,7 +86,7 @@ def _alter(ctx: FileContext, stmt: Statement, m: re.Match[str], dropped: dict[st
     if table in ctx.new_tables:
         ctx.new_tables.discard(table)
         ctx.new_tables.add(target)
-    if target in dropped and not ctx.foreign_keys_off:
+    if target in dropped and target in ctx.referenced and not ctx.foreign_keys_off:
         hits.append(Hit(REBUILD_WITH_FOREIGN_KEYS, dropped[target], 0, f"table {target}"))
 
 

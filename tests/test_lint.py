@@ -1,0 +1,219 @@
+"""Safety rules in ``migrator check``: each rule fires on the danger, not on the safe form."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migrator.dba.check import check_directory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "migrator", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+
+
+def rules_of(tmp_path: Path, make_migrations, files: dict[str, str], dialect: str
+             ) -> list[tuple[str, int]]:
+    make_migrations(files)
+    report = check_directory(tmp_path / "migrations", dialect=dialect)
+    return [(f.rule.id, f.problem.line or 0) for f in report.findings if f.rule]
+
+
+BASE = {"1_t.up.sql": "CREATE TABLE t (id bigint PRIMARY KEY, a text, b int);\n"}
+
+PG_DANGER = [
+    ("CREATE INDEX i ON t (a);", "PG001"),
+    ("DROP INDEX i;", "PG002"),
+    ("CREATE INDEX CONCURRENTLY i ON t (a);", "PG003"),
+    ("ALTER TABLE t ADD COLUMN u uuid DEFAULT gen_random_uuid();", "PG004"),
+    ("ALTER TABLE t ADD COLUMN s bigserial;", "PG004"),
+    ("ALTER TABLE t ADD COLUMN n int NOT NULL;", "PG005"),
+    ("ALTER TABLE t ALTER COLUMN b TYPE bigint;", "PG006"),
+    ("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES t (id);", "PG007"),
+    ("ALTER TABLE t ADD CONSTRAINT c CHECK (b > 0);", "PG008"),
+    ("ALTER TABLE t ADD CONSTRAINT u UNIQUE (a);", "PG009"),
+    ("ALTER TABLE t ALTER COLUMN a SET NOT NULL;", "PG010"),
+    ("ALTER TABLE t RENAME COLUMN a TO c;", "PG011"),
+    ("ALTER TABLE t RENAME TO u;", "PG011"),
+    ("ALTER TABLE t DROP COLUMN a;", "PG012"),
+    ("DROP TABLE t;", "PG013"),
+    ("ALTER TABLE t ADD COLUMN z int;", "PG014"),
+    ("UPDATE t SET a = 'x';", "PG015"),
+    ("DELETE FROM t;", "PG015"),
+    ("ALTER TYPE mood ADD VALUE 'sad';", "PG016"),
+    ("ALTER TABLE t ADD COLUMN z int;\nUPDATE t SET z = b WHERE b > 0;", "PG017"),
+]
+
+PG_SAFE = [
+    "SET lock_timeout = '5s';\nALTER TABLE t ADD COLUMN z int;",
+    "SET lock_timeout = '5s';\nALTER TABLE t ADD COLUMN z int NOT NULL DEFAULT 0;",
+    "SET lock_timeout = '5s';\nALTER TABLE t ADD COLUMN z timestamptz DEFAULT now();",
+    "SET lock_timeout = '5s';\n"
+    "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES t (id) NOT VALID;",
+    "ALTER TABLE t VALIDATE CONSTRAINT f;",
+    "SET lock_timeout = '5s';\nALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX t_a;",
+    "SET lock_timeout = '5s';\nALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL) NOT VALID;"
+    "\nALTER TABLE t VALIDATE CONSTRAINT c;\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
+    "UPDATE t SET a = 'x' WHERE id = 1;",
+    "CREATE TABLE n (id int);\nCREATE INDEX n_id ON n (id);\nALTER TABLE n ADD COLUMN m int NOT NULL;"
+    "\nALTER TABLE n ALTER COLUMN id TYPE bigint;\nUPDATE n SET m = 1;\nDROP INDEX n_id;\n"
+    "ALTER TABLE n RENAME TO n2;\nDROP TABLE n2;",
+    "CREATE TABLE new_t AS SELECT * FROM t WHERE false;\nALTER TABLE new_t ADD COLUMN x int NOT NULL;",
+]
+
+
+@pytest.mark.parametrize(("sql", "rule"), PG_DANGER, ids=[r for _, r in PG_DANGER])
+def test_postgres_rule_fires(tmp_path: Path, make_migrations, sql: str, rule: str) -> None:
+    found = rules_of(tmp_path, make_migrations, {**BASE, "2_x.up.sql": sql + "\n"}, "postgres")
+    assert rule in [r for r, _ in found], found
+
+
+def test_postgres_concurrently_in_a_no_transaction_file_is_fine(
+    tmp_path: Path, make_migrations
+) -> None:
+    files = {**BASE, "2_x.up.sql": "-- migrator: no-transaction\nSET lock_timeout = '5s';\n"
+             "CREATE INDEX CONCURRENTLY i ON t (a);\nDROP INDEX CONCURRENTLY j;\n"
+             "ALTER TYPE mood ADD VALUE 'sad';\n"}
+    assert rules_of(tmp_path, make_migrations, files, "postgres") == []
+
+
+@pytest.mark.parametrize("sql", PG_SAFE)
+def test_postgres_safe_forms_are_quiet(tmp_path: Path, make_migrations, sql: str) -> None:
+    found = rules_of(tmp_path, make_migrations, {**BASE, "2_x.up.sql": sql + "\n"}, "postgres")
+    assert found == []
+
+
+def test_the_demo_set_is_quiet_on_sqlite() -> None:
+    report = check_directory(ROOT / "migrations", dialect="sqlite")
+    assert [f for f in report.findings if f.rule] == []
+
+
+MY_DANGER = [
+    ("ALTER TABLE t MODIFY COLUMN a VARCHAR(300);", "MY001"),
+    ("ALTER TABLE t CONVERT TO CHARACTER SET utf8mb4;", "MY001"),
+    ("ALTER TABLE t CHANGE a c TEXT, ALGORITHM=INPLACE;", "MY002"),
+    ("RENAME TABLE t TO u;", "MY002"),
+    ("ALTER TABLE t DROP COLUMN a;", "MY003"),
+    ("DROP TABLE t;", "MY003"),
+    ("ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES t (id);", "MY004"),
+    ("ALTER TABLE t ADD COLUMN z INT;\nCREATE INDEX tz ON t (z);", "MY005"),
+]
+
+
+@pytest.mark.parametrize(("sql", "rule"), MY_DANGER, ids=[r for _, r in MY_DANGER])
+def test_mysql_rule_fires(tmp_path: Path, make_migrations, sql: str, rule: str) -> None:
+    found = rules_of(tmp_path, make_migrations, {**BASE, "2_x.up.sql": sql + "\n"}, "mysql")
+    assert rule in [r for r, _ in found], found
+
+
+@pytest.mark.parametrize("sql", [
+    "ALTER TABLE t ADD COLUMN z INT;",
+    "ALTER TABLE t MODIFY a VARCHAR(300), ALGORITHM=INPLACE, LOCK=NONE;",
+    "ALTER TABLE t DROP INDEX ta, ADD INDEX tb (b);",
+    "CREATE TABLE n (id INT);\nALTER TABLE n MODIFY id BIGINT;\nDROP TABLE n;",
+    "INSERT INTO t (a) VALUES ('DROP TABLE t; -- not SQL');",
+])
+def test_mysql_safe_forms_are_quiet(tmp_path: Path, make_migrations, sql: str) -> None:
+    assert rules_of(tmp_path, make_migrations, {**BASE, "2_x.up.sql": sql + "\n"}, "mysql") == []
+
+
+def test_sqlite_rules(tmp_path: Path, make_migrations) -> None:
+    files = {
+        "1_t.up.sql": "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+                      "CREATE TABLE c (id INTEGER, p INTEGER REFERENCES p (id));\n",
+        "2_x.up.sql": "ALTER TABLE c ALTER COLUMN p SET NOT NULL;\n"
+                      "CREATE TABLE p_new (id INTEGER PRIMARY KEY, n TEXT);\n"
+                      "INSERT INTO p_new (id) SELECT id FROM p;\nDROP TABLE p;\n"
+                      "ALTER TABLE p_new RENAME TO p;\nPRAGMA foreign_keys = ON;\n",
+        "3_ok.up.sql": "-- migrator: foreign-keys-off\nCREATE TABLE c_new (id INTEGER);\n"
+                       "INSERT INTO c_new SELECT id FROM c;\nDROP TABLE p;\n"
+                       "ALTER TABLE c_new RENAME TO p;\nALTER TABLE c ADD COLUMN d TEXT;\n",
+    }
+    assert rules_of(tmp_path, make_migrations, files, "sqlite") == [
+        ("SQ001", 1), ("SQ002", 4), ("SQ003", 6)]
+
+
+def test_suppression_needs_a_known_rule_and_a_reason(tmp_path: Path, make_migrations) -> None:
+    make_migrations({**BASE, "2_x.up.sql": (
+        "-- migrator: allow PG014 -- lock_timeout is set in the URL\n"
+        "ALTER TABLE t ADD COLUMN z int;\n"
+        "-- migrator: allow PG012 -- column unused since 4.2\n"
+        "ALTER TABLE t DROP COLUMN a;\n"
+        "-- migrator: allow PG013\n"
+        "DROP TABLE t;\n"
+        "-- migrator: allow PG999 -- typo\n"
+        "DELETE FROM t;\n"
+    )})
+    result = run(tmp_path, "check", "--dialect", "postgres", "--json")
+    assert result.returncode == 2, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["suppressed"] == 2
+    problems = [(p.get("rule"), p["line"]) for p in doc["problems"] if p["line"]]
+    assert problems == [(None, 5), ("PG013", 6), (None, 7), ("PG017", 8), ("PG015", 8)]
+    messages = {p["line"]: p["message"] for p in doc["problems"] if p["line"]}
+    assert "gives no reason" in messages[5] and "unknown postgres rule(s) PG999" in messages[7]
+
+
+def test_a_suppressed_file_still_runs(tmp_path: Path, make_migrations) -> None:
+    make_migrations({**BASE, "2_x.up.sql": "CREATE TABLE u (id int);\n"
+                     "-- migrator: allow SQ003 -- on purpose\nPRAGMA foreign_keys = ON;\n"})
+    assert run(tmp_path, "-u", "sqlite:///a.db", "up").returncode == 0
+
+
+def test_formats_text_github_sarif(tmp_path: Path, make_migrations) -> None:
+    make_migrations({**BASE, "1_t.down.sql": "DROP TABLE t;\n",
+                     "2_x.up.sql": "SET lock_timeout = '1s';\nALTER TABLE t DROP COLUMN a;\n",
+                     "2_x.down.sql": "ALTER TABLE t ADD COLUMN a text;\n"})
+    text = run(tmp_path, "check", "--dialect", "postgres")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout == "migrations/2_x.up.sql:2:13: warning PG012 dropping a column: t.a\n"
+    github = run(tmp_path, "check", "--dialect", "postgres", "--format", "github")
+    assert github.stdout.startswith(
+        "::warning file=migrations/2_x.up.sql,line=2,col=13,title=PG012::dropping a column")
+    sarif = json.loads(run(tmp_path, "check", "--dialect", "postgres", "--format",
+                           "sarif").stdout)
+    assert sarif["version"] == "2.1.0"
+    result = sarif["runs"][0]["results"][0]
+    assert result["ruleId"] == "PG012" and result["level"] == "warning"
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": 2,
+                                                                     "startColumn": 13}
+    assert "PG012" in [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
+    assert run(tmp_path, "check", "--dialect", "postgres", "--strict").returncode == 2
+
+
+def test_pending_lints_only_what_is_not_applied(tmp_path: Path, make_migrations) -> None:
+    make_migrations({"1_t.up.sql": "CREATE TABLE t (a TEXT);\n",
+                     "2_x.up.sql": "CREATE TABLE c (p TEXT REFERENCES t (a));\n"})
+    assert run(tmp_path, "-u", "sqlite:///a.db", "up").returncode == 0
+    make_migrations({"3_y.up.sql": "CREATE TABLE n (id INTEGER);\nALTER TABLE n ADD UNIQUE (id);\n"
+                                   "ALTER TABLE t ADD CONSTRAINT k CHECK (a > '');\n"})
+    result = run(tmp_path, "-u", "sqlite:///a.db", "check", "--pending", "--json")
+    doc = json.loads(result.stdout)
+    assert {p["file"] for p in doc["problems"]} == {"migrations/3_y.up.sql"}
+    assert [p["rule"] for p in doc["problems"] if p.get("rule")] == ["SQ001", "SQ001"]
+
+
+def test_since_lints_changed_files_and_refuses_outside_git(
+    tmp_path: Path, make_migrations
+) -> None:
+    outside = run(tmp_path, "check", "--since", "HEAD")
+    assert outside.returncode == 2 and "git repository" in outside.stderr
+    assert "Traceback" not in outside.stderr
+    make_migrations({"1_t.up.sql": "CREATE TABLE t (a TEXT);\nALTER TABLE t ADD UNIQUE (a);\n"})
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "one"]):
+        subprocess.run([*git, *args], cwd=tmp_path, check=True, capture_output=True)
+    make_migrations({"2_x.up.sql": "ALTER TABLE t ALTER COLUMN a SET NOT NULL;\n"})
+    doc = json.loads(run(tmp_path, "check", "--since", "HEAD", "--json").stdout)
+    assert {p["file"] for p in doc["problems"]} == {"migrations/2_x.up.sql"}
+    bad = run(tmp_path, "check", "--since", "no-such-ref")
+    assert bad.returncode == 2 and "no such commit" in bad.stderr

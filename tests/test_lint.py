@@ -64,10 +64,11 @@ PG_SAFE = [
     "SET lock_timeout = '5s';\nALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL) NOT VALID;"
     "\nALTER TABLE t VALIDATE CONSTRAINT c;\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
     "UPDATE t SET a = 'x' WHERE id = 1;",
-    "CREATE TABLE n (id int);\nCREATE INDEX n_id ON n (id);\nALTER TABLE n ADD COLUMN m int NOT NULL;"
-    "\nALTER TABLE n ALTER COLUMN id TYPE bigint;\nUPDATE n SET m = 1;\nDROP INDEX n_id;\n"
+    "CREATE TABLE n (id int);\nCREATE INDEX n_id ON n (id);\n"
+    "ALTER TABLE n ADD COLUMN m int NOT NULL;\nALTER TABLE n ALTER COLUMN id TYPE bigint;\nUPDATE n SET m = 1;\nDROP INDEX n_id;\n"
     "ALTER TABLE n RENAME TO n2;\nDROP TABLE n2;",
-    "CREATE TABLE new_t AS SELECT * FROM t WHERE false;\nALTER TABLE new_t ADD COLUMN x int NOT NULL;",
+    "CREATE TABLE new_t AS SELECT * FROM t WHERE false;\n"
+    "ALTER TABLE new_t ADD COLUMN x int NOT NULL;",
 ]
 
 

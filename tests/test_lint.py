@@ -65,7 +65,8 @@ PG_SAFE = [
     "\nALTER TABLE t VALIDATE CONSTRAINT c;\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
     "UPDATE t SET a = 'x' WHERE id = 1;",
     "CREATE TABLE n (id int);\nCREATE INDEX n_id ON n (id);\n"
-    "ALTER TABLE n ADD COLUMN m int NOT NULL;\nALTER TABLE n ALTER COLUMN id TYPE bigint;\nUPDATE n SET m = 1;\nDROP INDEX n_id;\n"
+    "ALTER TABLE n ADD COLUMN m int NOT NULL;\nALTER TABLE n ALTER COLUMN id TYPE bigint;\n"
+    "UPDATE n SET m = 1;\nDROP INDEX n_id;\n"
     "ALTER TABLE n RENAME TO n2;\nDROP TABLE n2;",
     "CREATE TABLE new_t AS SELECT * FROM t WHERE false;\n"
     "ALTER TABLE new_t ADD COLUMN x int NOT NULL;",

@@ -219,3 +219,12 @@ def test_since_lints_changed_files_and_refuses_outside_git(
     assert {p["file"] for p in doc["problems"]} == {"migrations/2_x.up.sql"}
     bad = run(tmp_path, "check", "--since", "no-such-ref")
     assert bad.returncode == 2 and "no such commit" in bad.stderr
+
+
+def test_lock_timeout_in_the_url_counts(tmp_path: Path, make_migrations) -> None:
+    make_migrations({**BASE, "2_x.up.sql": "ALTER TABLE t ADD COLUMN z int;\n"})
+    with_param = check_directory(tmp_path / "migrations",
+                                 url="postgres://u@h/db?lock_timeout=5s")
+    assert [f for f in with_param.findings if f.rule] == []
+    without = check_directory(tmp_path / "migrations", url="postgres://u@h/db")
+    assert [f.rule.id for f in without.findings if f.rule] == ["PG014"]

@@ -107,6 +107,7 @@ class _Dialect:
     review: Callable[..., list[FileProblem]] | None
     lint: DialectRules | None
     run_together: bool = False
+    url_params: frozenset[str] = frozenset()
     new_tables: set[str] = field(default_factory=set)
     referenced: set[str] = field(default_factory=set)
 
@@ -136,7 +137,7 @@ def check_directory(
     """
     info = choose_dialect(url, dialect)
     rules = _Dialect(info.name, splitter(info), reviewer(info), rules_for(info),
-                     run_together=only is not None)
+                     run_together=only is not None, url_params=_query_names(url))
     chosen = None if only is None else {p.resolve() for p in only}
     report = CheckReport(rules=rules.lint.rules if rules.lint else ())
     pairs: dict[tuple[str, str], _Pair] = {}
@@ -173,6 +174,16 @@ def check_directory(
         report.findings = [f for f in report.findings if f.problem.path not in skipped]
     report.findings.sort(key=lambda f: (f.problem.path, f.problem.line or 0, f.column or 0))
     return report
+
+
+def _query_names(url: str | None) -> frozenset[str]:
+    """The lower-case names of the URL's query parameters (the rules read no values)."""
+    if not url or "?" not in url:
+        return frozenset()
+    from urllib.parse import parse_qsl
+
+    query = url.split("?", 1)[1].split("#", 1)[0]
+    return frozenset(name.lower() for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def _check_version_widths(pairs: dict[tuple[str, str], _Pair], report: CheckReport) -> None:
@@ -282,7 +293,8 @@ def _lint(text: str, directives: frozenset[str], statements: list[Statement], sh
         return set()
     ctx = FileContext(shown, text, statements, NO_TRANSACTION not in directives,
                       FOREIGN_KEYS_OFF in directives,
-                      rules.new_tables if rules.run_together else set(), rules.referenced)
+                      rules.new_tables if rules.run_together else set(), rules.referenced,
+                      rules.url_params)
     located, problems = lint_file(ctx, rules.lint, rules.name)
     for problem in problems:
         report.add(ERROR, problem)

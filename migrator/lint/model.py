@@ -49,6 +49,8 @@ class FileContext:
     new_tables: set[str] = field(default_factory=set)
     # tables some REFERENCES clause names, in any file checked so far (shared by all)
     referenced: set[str] = field(default_factory=set)
+    # the query parameters of the database URL, if any: ?lock_timeout=5s sets it per session
+    url_params: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,7 @@ class _State:
 
 
 def lint(ctx: FileContext) -> list[Hit]:
-    state = _State(ctx)
+    state = _State(ctx, lock_timeout="lock_timeout" in ctx.url_params)
     for stmt in ctx.statements:
         try:
             parsed = pglast.parse_sql(stmt.sql)

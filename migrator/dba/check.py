@@ -22,8 +22,8 @@ from migrator.backends import dialect_named, dialect_of_url, reviewer, splitter
 from migrator.backends.base import DialectInfo
 from migrator.dba.spaces import DEFAULT_DIALECT
 from migrator.errors import ConfigError, FileProblem, MigrationFileError
-from migrator.files import DIRECTORY, PAIR, Migration, discover
-from migrator.lint.model import DialectRules, FileContext, Rule
+from migrator.files import DIRECTORY, PAIR, Migration, discover, version_key
+from migrator.lint.model import DialectRules, FileContext, Known, Rule
 from migrator.lint.registry import rules_for
 from migrator.lint.run import lint_file
 from migrator.preflight import check as preflight
@@ -109,7 +109,7 @@ class _Dialect:
     run_together: bool = False
     url_params: frozenset[str] = frozenset()
     new_tables: set[str] = field(default_factory=set)
-    referenced: set[str] = field(default_factory=set)
+    known: Known = field(default_factory=Known)
 
 
 def choose_dialect(url: str | None, dialect: str | None) -> DialectInfo:
@@ -153,10 +153,14 @@ def check_directory(
     for ident, direction, path in candidates:
         pair = pairs.setdefault(ident, _Pair())
         setattr(pair, direction, path)
-    for pair in pairs.values():
+    for ident in sorted(pairs, key=lambda i: version_key(i[0])):  # the order they run in
+        pair = pairs[ident]
         if chosen is not None and (pair.up is None or pair.up.resolve() not in chosen):
+            if pair.up is not None:  # not reported, but what it creates is known to later files
+                _check_file(pair.up, CheckReport(), rules, up=True, together=False)
             continue
-        up_body = _check_file(pair.up, report, rules, up=True) if pair.up else None
+        up_body = (_check_file(pair.up, report, rules, up=True, together=rules.run_together)
+                   if pair.up else None)
         down_body = _check_file(pair.down, report, rules) if pair.down else None
         if pair.up is None:
             continue
@@ -258,8 +262,8 @@ def _read(path: Path, shown: str, report: CheckReport) -> tuple[str, frozenset[s
         return None
 
 
-def _check_file(path: Path, report: CheckReport, rules: _Dialect, *, up: bool = False
-                ) -> bool | None:
+def _check_file(path: Path, report: CheckReport, rules: _Dialect, *, up: bool = False,
+                together: bool = False) -> bool | None:
     """Add the file's problems; True if it has statements, False if none, None if unreadable."""
     report.files += 1
     shown = str(path)
@@ -273,7 +277,7 @@ def _check_file(path: Path, report: CheckReport, rules: _Dialect, *, up: bool = 
     except SplitError as exc:
         report.add(ERROR, FileProblem(shown, exc.message, exc.line))
         return None
-    twins = _lint(text, directives, statements, shown, report, rules) if up else set()
+    twins = _lint(text, directives, statements, shown, report, rules, together) if up else set()
     found = preflight(statements, shown, directives)
     for problem in found.errors:
         report.add(ERROR, problem)
@@ -287,14 +291,13 @@ def _check_file(path: Path, report: CheckReport, rules: _Dialect, *, up: bool = 
 
 
 def _lint(text: str, directives: frozenset[str], statements: list[Statement], shown: str,
-          report: CheckReport, rules: _Dialect) -> set[tuple[int, str]]:
+          report: CheckReport, rules: _Dialect, together: bool) -> set[tuple[int, str]]:
     """Add the safety rules' findings; returns (line, text) of pre-flight warnings they replace."""
     if rules.lint is None:
         return set()
     ctx = FileContext(shown, text, statements, NO_TRANSACTION not in directives,
                       FOREIGN_KEYS_OFF in directives,
-                      rules.new_tables if rules.run_together else set(), rules.referenced,
-                      rules.url_params)
+                      rules.new_tables if together else set(), rules.known, rules.url_params)
     located, problems = lint_file(ctx, rules.lint, rules.name)
     for problem in problems:
         report.add(ERROR, problem)

@@ -33,6 +33,32 @@ class Hit:
 
 
 @dataclass(slots=True)
+class Known:
+    """What the files read so far (in version order) say about the schema.
+
+    Shared by every file of a check, reported or not: a rule may then know
+    that a column is a key, or what type it had, without a database. Names
+    are lower-case and unqualified; rules add what their dialect can read.
+    """
+
+    referenced: set[str] = field(default_factory=set)  # tables some REFERENCES names
+    # table -> column -> declared type, lower-case without spaces ("varchar(40)")
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    # table -> columns in a key, a unique constraint, an index or a foreign key
+    pinned: dict[str, set[str]] = field(default_factory=dict)
+
+    def forget(self, table: str) -> None:
+        self.columns.pop(table, None)
+        self.pinned.pop(table, None)
+
+    def rename(self, table: str, to: str) -> None:
+        if table in self.columns:
+            self.columns[to] = self.columns.pop(table)
+        if table in self.pinned:
+            self.pinned[to] = self.pinned.pop(table)
+
+
+@dataclass(slots=True)
 class FileContext:
     """One up file as the rules see it.
 
@@ -47,8 +73,7 @@ class FileContext:
     transactional: bool
     foreign_keys_off: bool
     new_tables: set[str] = field(default_factory=set)
-    # tables some REFERENCES clause names, in any file checked so far (shared by all)
-    referenced: set[str] = field(default_factory=set)
+    known: Known = field(default_factory=Known)
     # the query parameters of the database URL, if any: ?lock_timeout=5s sets it per session
     url_params: frozenset[str] = frozenset()
 

@@ -56,7 +56,7 @@ def lint(ctx: FileContext) -> list[Hit]:
     dropped: dict[str, Statement] = {}  # old tables dropped in this file, to spot a rebuild
     for stmt in ctx.statements:
         sql = masked(stmt.sql)
-        ctx.referenced.update(unquote(r["name"]) for r in _REFERENCES.finditer(sql))
+        ctx.known.referenced.update(unquote(r["name"]) for r in _REFERENCES.finditer(sql))
         if (m := _CREATE.match(sql)) is not None:
             ctx.new_tables.add(unquote(m["name"]))
         elif (m := _DROP.match(sql)) is not None:
@@ -86,7 +86,7 @@ def _alter(ctx: FileContext, stmt: Statement, m: re.Match[str], dropped: dict[st
     if table in ctx.new_tables:
         ctx.new_tables.discard(table)
         ctx.new_tables.add(target)
-    if target in dropped and target in ctx.referenced and not ctx.foreign_keys_off:
+    if target in dropped and target in ctx.known.referenced and not ctx.foreign_keys_off:
         hits.append(Hit(REBUILD_WITH_FOREIGN_KEYS, dropped[target], 0, f"table {target}"))
 
 

@@ -228,3 +228,48 @@ def test_lock_timeout_in_the_url_counts(tmp_path: Path, make_migrations) -> None
     assert [f for f in with_param.findings if f.rule] == []
     without = check_directory(tmp_path / "migrations", url="postgres://u@h/db")
     assert [f.rule.id for f in without.findings if f.rule] == ["PG014"]
+
+
+SQLITE_SCHEMA = ("CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE, name TEXT, "
+                 "note TEXT);\n"
+                 "CREATE TABLE c (id INTEGER, p_id INTEGER REFERENCES p (id), tag TEXT);\n"
+                 "CREATE TABLE f (id INTEGER, p_id INTEGER, "
+                 "FOREIGN KEY (p_id) REFERENCES p (id));\n"
+                 "CREATE INDEX p_name ON p (name);\n"
+                 "INSERT INTO p VALUES (1, 'a', 'n', 'x');\n")
+SQLITE_ALTERS = [
+    ("ALTER TABLE p ADD COLUMN z TEXT UNIQUE;", True),
+    ("ALTER TABLE p ADD COLUMN z TEXT DEFAULT CURRENT_TIMESTAMP;", True),
+    ("ALTER TABLE p ADD COLUMN z INTEGER NOT NULL;", True),
+    ("ALTER TABLE p ADD COLUMN z INTEGER AS (id * 2) STORED;", True),
+    ("ALTER TABLE p ADD CONSTRAINT k CHECK (id > 0);", True),
+    ("ALTER TABLE p DROP COLUMN code;", True),
+    ("ALTER TABLE p DROP COLUMN name;", True),
+    ("ALTER TABLE f DROP COLUMN p_id;", True),
+    ("ALTER TABLE p ADD COLUMN z INTEGER NOT NULL DEFAULT 0;", False),
+    ("ALTER TABLE p ADD COLUMN z INTEGER AS (id * 2) VIRTUAL;", False),
+    ("ALTER TABLE p ADD COLUMN z TEXT DEFAULT 'CURRENT_TIMESTAMP';", False),
+    ("ALTER TABLE p DROP COLUMN note;", False),
+    ("ALTER TABLE c DROP COLUMN tag;", False),
+    ("ALTER TABLE c DROP COLUMN p_id;", False),  # a column-level REFERENCES does not pin it
+    ("ALTER TABLE p RENAME COLUMN name TO title;", False),
+]
+
+
+@pytest.mark.parametrize(("sql", "refused"), SQLITE_ALTERS, ids=[s for s, _ in SQLITE_ALTERS])
+def test_sqlite_sq001_matches_what_sqlite_refuses(
+    tmp_path: Path, make_migrations, sql: str, refused: bool
+) -> None:
+    import sqlite3  # the real SQLite decides, not the rule
+
+    found = rules_of(tmp_path, make_migrations,
+                     {"1_s.up.sql": SQLITE_SCHEMA, "2_x.up.sql": sql + "\n"}, "sqlite")
+    assert ("SQ001" in [r for r, _ in found]) is refused, found
+    db = sqlite3.connect(tmp_path / "real.db")
+    db.executescript(SQLITE_SCHEMA)
+    if refused:
+        with pytest.raises(sqlite3.OperationalError):
+            db.execute(sql)
+    else:
+        db.execute(sql)
+    db.close()

@@ -273,3 +273,31 @@ def test_sqlite_sq001_matches_what_sqlite_refuses(
     else:
         db.execute(sql)
     db.close()
+
+
+WIDE = {"1_w.up.sql": "CREATE TABLE w (v varchar(10), n numeric(8, 2), i int, s text);\n"}
+
+
+@pytest.mark.parametrize(("change", "rewrites"), [
+    ("v TYPE varchar(20)", False), ("v TYPE text", False), ("v TYPE varchar", False),
+    ("s TYPE varchar", False), ("n TYPE numeric(10, 2)", False), ("n TYPE numeric", False),
+    ("v TYPE varchar(5)", True), ("s TYPE varchar(20)", True), ("i TYPE bigint", True),
+    ("n TYPE numeric(10, 3)", True), ("v TYPE varchar(20) USING v || ''", True),
+])
+def test_postgres_type_change_knows_the_declared_type(
+    tmp_path: Path, make_migrations, change: str, rewrites: bool
+) -> None:
+    sql = f"SET lock_timeout = '1s';\nALTER TABLE w ALTER COLUMN {change};\n"
+    found = rules_of(tmp_path, make_migrations, {**WIDE, "2_x.up.sql": sql}, "postgres")
+    assert ("PG006" in [r for r, _ in found]) is rewrites, found
+
+
+@pytest.mark.parametrize(("sql", "rule"), [
+    ("REINDEX TABLE CONCURRENTLY t;", "PG003"),
+    ("ALTER TABLE t DETACH PARTITION p CONCURRENTLY;", "PG003"),
+    ("ALTER TABLE t ADD COLUMN u int REFERENCES t (id);", "PG007"),
+    ("ALTER TABLE t ADD CONSTRAINT e EXCLUDE USING gist (a WITH =);", "PG009"),
+])
+def test_postgres_more_forms(tmp_path: Path, make_migrations, sql: str, rule: str) -> None:
+    found = rules_of(tmp_path, make_migrations, {**BASE, "2_x.up.sql": sql + "\n"}, "postgres")
+    assert rule in [r for r, _ in found], found

@@ -17,9 +17,13 @@ from serverkit import Server
 from migrator.dba.check import check_directory
 
 
-def lint(tmp_path: Path, sql: str, dialect: str, *, header: str = "") -> set[str]:
+def lint(tmp_path: Path, sql: str, dialect: str, *, header: str = "", before: str = ""
+         ) -> set[str]:
+    """The rule IDs ``check`` reports for ``sql``, run after a file holding ``before``."""
     root = tmp_path / "migrations"
     root.mkdir(exist_ok=True)
+    if before:
+        (root / "0_before.up.sql").write_text(before)
     (root / "1_x.up.sql").write_text(header + sql + "\n")
     report = check_directory(root, dialect=dialect)
     return {f.rule.id for f in report.findings if f.rule}
@@ -29,8 +33,8 @@ def _pg_table(pg: Server) -> str:
     table = f'"{pg.namespace}".t'
     pg.query(f'CREATE SCHEMA IF NOT EXISTS "{pg.namespace}"')
     pg.query(f"DROP TABLE IF EXISTS {table} CASCADE")
-    pg.query(f"CREATE TABLE {table} (id int PRIMARY KEY, a text, b int)")
-    pg.query(f"INSERT INTO {table} SELECT g, 'x' || g, g FROM generate_series(1, 200) g")
+    pg.query(PG_TABLE.replace("TABLE t", f"TABLE {table}"))
+    pg.query(f"INSERT INTO {table} SELECT g, 'x' || g, g, 'v', 1 FROM generate_series(1, 200) g")
     return table
 
 
@@ -47,6 +51,7 @@ def _pg_measure(pg: Server, table: str, sql: str) -> tuple[set[str], bool]:
     return modes, before != after
 
 
+PG_TABLE = "CREATE TABLE t (id int PRIMARY KEY, a text, b int, v varchar(40), n numeric(8, 2))"
 PG_CASES = [
     # (statement on {t}, the rule expected or None, rewrite expected, a lock mode expected)
     ("ALTER TABLE {t} ADD COLUMN u uuid DEFAULT gen_random_uuid()", "PG004", True,
@@ -59,15 +64,22 @@ PG_CASES = [
     ("ALTER TABLE {t} ADD CONSTRAINT u UNIQUE (a)", "PG009", False, "AccessExclusiveLock"),
     ("ALTER TABLE {t} ADD CONSTRAINT c CHECK (b > 0) NOT VALID", None, False,
      "AccessExclusiveLock"),
+    ("ALTER TABLE {t} ALTER COLUMN v TYPE varchar(80)", None, False, "AccessExclusiveLock"),
+    ("ALTER TABLE {t} ALTER COLUMN v TYPE text", None, False, "AccessExclusiveLock"),
+    ("ALTER TABLE {t} ALTER COLUMN v TYPE varchar(20)", "PG006", True, "AccessExclusiveLock"),
+    ("ALTER TABLE {t} ALTER COLUMN n TYPE numeric(12, 2)", None, False, "AccessExclusiveLock"),
+    ("ALTER TABLE {t} ALTER COLUMN n TYPE numeric(12, 3)", "PG006", True,
+     "AccessExclusiveLock"),
 ]
 
 
 @pytest.mark.parametrize(("sql", "rule", "rewrites", "mode"), PG_CASES,
-                         ids=[c[0].split("{t} ")[-1][:30] for c in PG_CASES])
+                         ids=[c[0].split("{t} ")[-1][:40] for c in PG_CASES])
 def test_postgres_rule_matches_the_measured_lock_and_rewrite(
     tmp_path: Path, pg: Server, sql: str, rule: str | None, rewrites: bool, mode: str
 ) -> None:
-    found = lint(tmp_path, sql.format(t="t") + ";", "postgres", header="SET lock_timeout = '1s';\n")
+    found = lint(tmp_path, sql.format(t="t") + ";", "postgres",
+                 header="SET lock_timeout = '1s';\n", before=PG_TABLE + ";\n")
     assert (rule in found) if rule else not (found - {"PG014"}), found
     table = _pg_table(pg)
     modes, rewritten = _pg_measure(pg, table, sql.format(t=table))
@@ -79,9 +91,9 @@ def test_postgres_errors_the_rules_predict(tmp_path: Path, pg: Server) -> None:
     import psycopg
 
     table = _pg_table(pg)
-    assert "PG005" in lint(tmp_path, "ALTER TABLE t ADD COLUMN n int NOT NULL;", "postgres")
+    assert "PG005" in lint(tmp_path, "ALTER TABLE t ADD COLUMN nn int NOT NULL;", "postgres")
     with pytest.raises(psycopg.errors.NotNullViolation):
-        pg.query(f"ALTER TABLE {table} ADD COLUMN n int NOT NULL")
+        pg.query(f"ALTER TABLE {table} ADD COLUMN nn int NOT NULL")
     assert "PG003" in lint(tmp_path, "CREATE INDEX CONCURRENTLY i ON t (a);", "postgres")
     with pytest.raises(psycopg.errors.ActiveSqlTransaction), pg.conn.transaction():
         pg.conn.execute(f"CREATE INDEX CONCURRENTLY i ON {table} (a)")

@@ -164,11 +164,20 @@ def _at(stmt: Statement, node: object) -> int:
 def _statement(state: _State, stmt: Statement, node: ast.Node) -> None:
     ctx = state.ctx
     if isinstance(node, ast.CreateStmt):
-        ctx.new_tables.add(_name(node.relation))
+        table = _name(node.relation)
+        ctx.new_tables.add(table)
+        ctx.known.columns[table] = {
+            (e.colname or "").lower(): _type_text(e.typeName)
+            for e in node.tableElts or () if isinstance(e, ast.ColumnDef)}
     elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
         ctx.new_tables.add(_name(node.into.rel))
     elif isinstance(node, ast.IndexStmt):
         _create_index(state, stmt, node)
+    elif isinstance(node, ast.ReindexStmt):
+        concurrently = any(isinstance(p, ast.DefElem) and p.defname == "concurrently"
+                           for p in node.params or ())
+        if concurrently and ctx.transactional:
+            state.hit(CONCURRENTLY, stmt, detail="REINDEX CONCURRENTLY")
     elif isinstance(node, ast.DropStmt):
         _drop(state, stmt, node)
     elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
@@ -229,6 +238,8 @@ def _drop(state: _State, stmt: Statement, node: ast.DropStmt) -> None:
     elif node.removeType == ObjectType.OBJECT_TABLE:
         old = [n for n in names if not state.is_new(n)]
         state.ctx.new_tables.difference_update(names)
+        for name in names:
+            state.ctx.known.forget(name)
         if old:
             state.hit(DROP_TABLE, stmt, detail=f"table {', '.join(old)}")
             state.strong_lock(stmt, 0)
@@ -236,7 +247,16 @@ def _drop(state: _State, stmt: Statement, node: ast.DropStmt) -> None:
 
 def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> None:
     table = _name(node.relation)
+    for cmd in node.cmds or ():
+        if (isinstance(cmd, ast.AlterTableCmd) and isinstance(cmd.def_, ast.PartitionCmd)
+                and cmd.def_.concurrent and state.ctx.transactional):
+            state.hit(CONCURRENTLY, stmt, detail="DETACH PARTITION CONCURRENTLY")
+    columns = state.ctx.known.columns.setdefault(table, {})
     if state.is_new(table):
+        for cmd in node.cmds or ():
+            if isinstance(cmd, ast.AlterTableCmd) and isinstance(cmd.def_, ast.ColumnDef):
+                name = cmd.def_.colname or cmd.name or ""
+                columns[name.lower()] = _type_text(cmd.def_.typeName)
         return
     where = _at(stmt, node.relation)
     strong = False
@@ -251,8 +271,13 @@ def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> No
         column = f"{table}.{cmd.name}" if cmd.name else f"table {table}"
         if kind == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
             _add_column(state, stmt, where, table, cmd.def_)
-        elif kind == AlterTableType.AT_AlterColumnType:
-            state.hit(COLUMN_TYPE, stmt, where, column)
+            columns[(cmd.def_.colname or "").lower()] = _type_text(cmd.def_.typeName)
+        elif kind == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_, ast.ColumnDef):
+            new = _type_text(cmd.def_.typeName)
+            old = columns.get((cmd.name or "").lower(), "")
+            if cmd.def_.raw_default is not None or not _widens(old, new):
+                state.hit(COLUMN_TYPE, stmt, where, f"{column} {old or '?'} to {new}")
+            columns[(cmd.name or "").lower()] = new
         elif kind == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
             _add_constraint(state, stmt, where, table, cmd.def_)
         elif kind == AlterTableType.AT_SetNotNull and table not in state.validated:
@@ -284,6 +309,8 @@ def _add_column(state: _State, stmt: Statement, where: int, table: str,
             not_null = True
         elif c.contype in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY):
             state.hit(UNIQUE, stmt, where, shown)
+        elif c.contype == ConstrType.CONSTR_FOREIGN and not c.skip_validation:
+            state.hit(FOREIGN_KEY, stmt, where, f"{shown} REFERENCES {_name(c.pktable)}")
     if str(type_name).lower() in _SERIAL:
         has_default = rewrites = True
     if rewrites:
@@ -300,12 +327,64 @@ def _add_constraint(state: _State, stmt: Statement, where: int, table: str,
         state.hit(FOREIGN_KEY, stmt, where, shown)
     elif kind == ConstrType.CONSTR_CHECK and not constraint.skip_validation:
         state.hit(CHECK, stmt, where, shown)
-    elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not constraint.indexname:
+    elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY,
+                  ConstrType.CONSTR_EXCLUSION) and not constraint.indexname:
         state.hit(UNIQUE, stmt, where, shown)
+
+
+def _type_text(type_name: ast.TypeName | None) -> str:
+    """``varchar(10)``, ``numeric(8,2)``, ``text``: a declared type, to compare two of them."""
+    if type_name is None or not type_name.names:
+        return ""
+    name = str(getattr(type_name.names[-1], "sval", "")).lower()
+    mods = [str(getattr(m.val, "ival", "?")) for m in type_name.typmods or ()
+            if isinstance(m, ast.A_Const)]
+    array = "[]" if type_name.arrayBounds else ""
+    return f"{name}({','.join(mods)}){array}" if mods else f"{name}{array}"
+
+
+_TYPE_PARTS = re.compile(r"^(?P<name>\w+)(?:\((?P<mods>[\d,]+)\))?$")
+_TEXTUAL = frozenset({"varchar", "text"})
+
+
+def _widens(old: str, new: str) -> bool:
+    """True if changing ``old`` to ``new`` keeps the table's bytes: no rewrite, no scan.
+
+    What PostgreSQL does without a rewrite (measured: ``relfilenode`` stays):
+    a longer or unbounded varchar, varchar to text, a numeric with more
+    precision and the same scale, or an unbounded numeric. ``old`` is "" when
+    no earlier file declared the column: then nobody knows.
+    """
+    if not old:
+        return False
+    if old == new:
+        return True
+    a, b = _TYPE_PARTS.match(old), _TYPE_PARTS.match(new)
+    if a is None or b is None:
+        return False
+    old_mods = [int(m) for m in (a["mods"] or "").split(",") if m]
+    new_mods = [int(m) for m in (b["mods"] or "").split(",") if m]
+    if a["name"] in _TEXTUAL and b["name"] in _TEXTUAL:
+        return not new_mods or (a["name"] == "varchar" and bool(old_mods)
+                                and new_mods[0] >= old_mods[0])
+    if a["name"] == b["name"] == "numeric" and old_mods:
+        if not new_mods:
+            return True
+        old_scale = old_mods[1] if len(old_mods) > 1 else 0
+        new_scale = new_mods[1] if len(new_mods) > 1 else 0
+        return new_mods[0] >= old_mods[0] and new_scale == old_scale
+    return False
 
 
 def _rename(state: _State, stmt: Statement, node: ast.RenameStmt) -> None:
     table = _name(node.relation)
+    known = state.ctx.known
+    if node.renameType == ObjectType.OBJECT_TABLE:
+        known.rename(table, (node.newname or "").lower())
+    elif node.renameType == ObjectType.OBJECT_COLUMN and table in known.columns:
+        columns = known.columns[table]
+        if (node.subname or "").lower() in columns:
+            columns[(node.newname or "").lower()] = columns.pop((node.subname or "").lower())
     if node.renameType == ObjectType.OBJECT_TABLE:
         if state.is_new(table):
             state.ctx.new_tables.discard(table)

@@ -101,13 +101,24 @@ def test_postgres_errors_the_rules_predict(tmp_path: Path, pg: Server) -> None:
 
 def _my_table(my: Server) -> None:
     my.query("DROP TABLE IF EXISTS t")
-    my.query("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(40), b INT) ENGINE=InnoDB "
-             "DEFAULT CHARSET=utf8mb4")
-    my.query("INSERT INTO t VALUES " + ", ".join(f"({i}, 'x{i}', {i})" for i in range(1, 101)))
+    my.query(MY_TABLE)
+    my.query("INSERT INTO t VALUES " + ", ".join(f"({i}, 'x{i}', {i}, 'x')" for i in range(1, 101)))
 
 
+MY_TABLE = ("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(40), b INT, e ENUM('x', 'y')) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
 MY_CASES = [
     ("ALTER TABLE t MODIFY COLUMN b BIGINT", True),
+    ("ALTER TABLE t MODIFY a VARCHAR(100)", True),
+    ("ALTER TABLE t MODIFY a VARCHAR(30)", True),
+    ("ALTER TABLE t ADD CONSTRAINT c CHECK (b > 0)", True),
+    ("ALTER TABLE t ADD COLUMN g INT AS (b * 2) STORED", True),
+    ("ALTER TABLE t MODIFY e ENUM('y', 'x')", True),
+    ("ALTER TABLE t MODIFY b INT NOT NULL", False),
+    ("ALTER TABLE t MODIFY a VARCHAR(60)", False),
+    ("ALTER TABLE t CHANGE a a VARCHAR(40) NOT NULL DEFAULT 'q'", False),
+    ("ALTER TABLE t MODIFY e ENUM('x', 'y', 'z')", False),
+    ("ALTER TABLE t ADD COLUMN g INT AS (b * 2) VIRTUAL", False),
     ("ALTER TABLE t CONVERT TO CHARACTER SET latin1", True),
     ("ALTER TABLE t DROP PRIMARY KEY", True),
     ("ALTER TABLE t ADD COLUMN z INT", False),
@@ -116,13 +127,13 @@ MY_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("sql", "copies"), MY_CASES, ids=[c[0][14:40] for c in MY_CASES])
+@pytest.mark.parametrize(("sql", "copies"), MY_CASES, ids=[c[0][14:50] for c in MY_CASES])
 def test_mysql_copy_rule_matches_what_the_server_accepts_online(
     tmp_path: Path, my: Server, sql: str, copies: bool
 ) -> None:
     import pymysql
 
-    assert ("MY001" in lint(tmp_path, sql + ";", "mysql")) is copies
+    assert ("MY001" in lint(tmp_path, sql + ";", "mysql", before=MY_TABLE + ";\n")) is copies
     _my_table(my)
     online = sql + ", ALGORITHM=INPLACE, LOCK=NONE"
     if copies:

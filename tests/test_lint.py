@@ -301,3 +301,20 @@ def test_postgres_type_change_knows_the_declared_type(
 def test_postgres_more_forms(tmp_path: Path, make_migrations, sql: str, rule: str) -> None:
     found = rules_of(tmp_path, make_migrations, {**BASE, "2_x.up.sql": sql + "\n"}, "postgres")
     assert rule in [r for r, _ in found], found
+
+
+@pytest.mark.parametrize(("sql", "rule", "online"), [
+    ("REINDEX TABLE t;", "PG018", "REINDEX TABLE CONCURRENTLY t;"),
+    ("REINDEX INDEX t_pkey;", "PG018", "REINDEX INDEX CONCURRENTLY t_pkey;"),
+    ("ALTER TABLE t DETACH PARTITION p;", "PG019",
+     "ALTER TABLE t DETACH PARTITION p CONCURRENTLY;"),
+])
+def test_postgres_reindex_and_detach_without_concurrently(
+    tmp_path: Path, make_migrations, sql: str, rule: str, online: str
+) -> None:
+    found = rules_of(tmp_path, make_migrations, {**BASE, "2_x.up.sql": sql + "\n"}, "postgres")
+    assert rule in [r for r, _ in found], found
+    (tmp_path / "migrations" / "2_x.up.sql").write_text(
+        f"-- migrator: no-transaction\nSET lock_timeout = '1s';\n{online}\n")
+    report = check_directory(tmp_path / "migrations", dialect="postgres")
+    assert [f.rule.id for f in report.findings if f.rule] == []

@@ -93,6 +93,15 @@ DDL_WITH_DATA = _rule(
     "PG017", WARNING, "DDL and a data change on existing tables in one transaction",
     "move the data change (backfill) into a migration of its own",
     "the DDL's lock is held for as long as the data change runs")
+REINDEX = _rule(
+    "PG018", WARNING, "REINDEX without CONCURRENTLY",
+    "REINDEX ... CONCURRENTLY (PostgreSQL 12+) in a file with '-- migrator: no-transaction'",
+    "an ACCESS EXCLUSIVE lock on the index (and writes to its table blocked) while it rebuilds")
+DETACH = _rule(
+    "PG019", WARNING, "DETACH PARTITION without CONCURRENTLY",
+    "DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+) in a file with "
+    "'-- migrator: no-transaction'",
+    "an ACCESS EXCLUSIVE lock on the partitioned table blocks every query on it")
 
 _VOLATILE = re.compile(
     r"\b(random|gen_random_uuid|uuid_generate_v[14]\w*|uuidv[47]|clock_timestamp|timeofday|"
@@ -178,6 +187,11 @@ def _statement(state: _State, stmt: Statement, node: ast.Node) -> None:
                            for p in node.params or ())
         if concurrently and ctx.transactional:
             state.hit(CONCURRENTLY, stmt, detail="REINDEX CONCURRENTLY")
+        elif (not concurrently and node.relation is not None
+              and not state.is_new(_name(node.relation))
+              and _name(node.relation) not in state.new_indexes):
+            state.hit(REINDEX, stmt, _at(stmt, node.relation), _name(node.relation))
+            state.strong_lock(stmt, _at(stmt, node.relation))
     elif isinstance(node, ast.DropStmt):
         _drop(state, stmt, node)
     elif isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
@@ -249,8 +263,12 @@ def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> No
     table = _name(node.relation)
     for cmd in node.cmds or ():
         if (isinstance(cmd, ast.AlterTableCmd) and isinstance(cmd.def_, ast.PartitionCmd)
-                and cmd.def_.concurrent and state.ctx.transactional):
-            state.hit(CONCURRENTLY, stmt, detail="DETACH PARTITION CONCURRENTLY")
+                and cmd.subtype == AlterTableType.AT_DetachPartition):
+            if cmd.def_.concurrent and state.ctx.transactional:
+                state.hit(CONCURRENTLY, stmt, detail="DETACH PARTITION CONCURRENTLY")
+            elif not cmd.def_.concurrent and not state.is_new(table):
+                state.hit(DETACH, stmt, _at(stmt, node.relation),
+                          f"{_name(cmd.def_.name)} from {table}")
     columns = state.ctx.known.columns.setdefault(table, {})
     if state.is_new(table):
         for cmd in node.cmds or ():
@@ -402,6 +420,6 @@ def _rename(state: _State, stmt: Statement, node: ast.RenameStmt) -> None:
 RULES = DialectRules(
     (INDEX, DROP_INDEX, CONCURRENTLY, VOLATILE_DEFAULT, NOT_NULL_NO_DEFAULT, COLUMN_TYPE,
      FOREIGN_KEY, CHECK, UNIQUE, SET_NOT_NULL, RENAME, DROP_COLUMN, DROP_TABLE, LOCK_TIMEOUT,
-     NO_WHERE, ENUM_VALUE, DDL_WITH_DATA),
+     NO_WHERE, ENUM_VALUE, DDL_WITH_DATA, REINDEX, DETACH),
     lint,
 )

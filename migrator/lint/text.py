@@ -13,6 +13,16 @@ _TOKEN = re.compile(
     r"--[^\n]*|#[^\n]*|/\*.*?(?:\*/|\Z)|'(?:[^'\\]|\\.|'')*(?:'|\Z)", re.DOTALL)
 
 
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+
+
+def first_word(sql: str) -> str:
+    """The statement's first keyword, upper-case: a cheap filter before any parsing
+    (a data file has 200k INSERTs that no rule reads)."""
+    match = _FIRST_WORD.match(sql)
+    return match.group(0).upper() if match else ""
+
+
 def masked(sql: str, *, hash_comments: bool = False) -> str:
     """``sql`` with comments blanked and string contents blanked, same length."""
     def blank(m: re.Match[str]) -> str:

@@ -16,6 +16,7 @@ import re
 from migrator.lint.model import WARNING, DialectRules, FileContext, Hit, Rule
 from migrator.lint.text import (
     columns_of_create,
+    first_word,
     masked,
     parenthesized,
     top_level_split,
@@ -60,6 +61,7 @@ _DROP = re.compile(r"^\s*DROP\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+EXISTS\s+)?(?P<
                    r"\s*(?:RESTRICT|CASCADE)?\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 _RENAME = re.compile(rf"^\s*RENAME\s+TABLE\s+(?P<name>{_NAME})\s+TO\s+(?P<to>{_NAME})",
                      re.IGNORECASE)
+_READ = frozenset({"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"})
 _DDL = re.compile(r"^\s*(?:CREATE|ALTER|DROP|RENAME|TRUNCATE)\b", re.IGNORECASE)
 _SAFE_ALGORITHM = re.compile(r"\bALGORITHM\s*=?\s*(?:INSTANT|INPLACE|NOCOPY)\b", re.IGNORECASE)
 _COPY_ALGORITHM = re.compile(r"\bALGORITHM\s*=?\s*COPY\b", re.IGNORECASE)
@@ -89,6 +91,8 @@ def lint(ctx: FileContext) -> list[Hit]:
     ddl = 0
     touched_existing = warned = False
     for stmt in ctx.statements:
+        if first_word(stmt.sql) not in _READ:
+            continue
         sql = masked(stmt.sql, hash_comments=True)
         if _DDL.match(sql):
             ddl += 1

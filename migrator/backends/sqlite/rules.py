@@ -13,7 +13,14 @@ from __future__ import annotations
 import re
 
 from migrator.lint.model import ERROR, WARNING, DialectRules, FileContext, Hit, Rule
-from migrator.lint.text import columns_of_create, masked, parenthesized, type_of, unquote
+from migrator.lint.text import (
+    columns_of_create,
+    first_word,
+    masked,
+    parenthesized,
+    type_of,
+    unquote,
+)
 from migrator.splitting import Statement
 
 NEEDS_REBUILD = Rule(
@@ -49,6 +56,7 @@ _CREATE = re.compile(rf"^\s*CREATE\s+(?:TEMP\w*\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS
                      rf"(?P<name>{_NAME})", re.IGNORECASE)
 _DROP = re.compile(rf"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?P<name>{_NAME})", re.IGNORECASE)
 _PRAGMA_FK = re.compile(r"^\s*PRAGMA\s+(?:\w+\s*\.\s*)?foreign_keys\s*=", re.IGNORECASE)
+_READ = frozenset({"CREATE", "ALTER", "DROP", "PRAGMA"})
 _AS_SELECT = re.compile(r"^\s*AS\b", re.IGNORECASE)
 _INDEX = re.compile(rf"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}\s+ON\s+"
                     rf"(?P<table>{_NAME})\s*\((?P<cols>[^;]*)\)", re.IGNORECASE | re.DOTALL)
@@ -72,6 +80,8 @@ def lint(ctx: FileContext) -> list[Hit]:
     hits: list[Hit] = []
     dropped: dict[str, Statement] = {}  # old tables dropped in this file, to spot a rebuild
     for stmt in ctx.statements:
+        if first_word(stmt.sql) not in _READ:
+            continue
         sql = masked(stmt.sql)
         ctx.known.referenced.update(unquote(r["name"]) for r in _REFERENCES.finditer(sql))
         if (m := _CREATE.match(sql)) is not None:

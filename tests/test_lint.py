@@ -318,3 +318,18 @@ def test_postgres_reindex_and_detach_without_concurrently(
         f"-- migrator: no-transaction\nSET lock_timeout = '1s';\n{online}\n")
     report = check_directory(tmp_path / "migrations", dialect="postgres")
     assert [f.rule.id for f in report.findings if f.rule] == []
+
+
+def test_every_rule_is_documented_in_the_readme() -> None:
+    from migrator.backends import dialects
+    from migrator.lint.registry import rules_for
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Safety rules"):readme.index("## DBA commands")]
+    ids = []
+    for info in dialects():
+        found = rules_for(info)
+        for rule in found.rules if found else ():
+            ids.append(rule.id)
+            assert f"| `{rule.id}` | {rule.dialect} | {rule.severity} | {rule.message} |" in section
+    assert len(ids) == len(set(ids)) >= 25

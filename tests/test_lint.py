@@ -333,3 +333,20 @@ def test_every_rule_is_documented_in_the_readme() -> None:
             ids.append(rule.id)
             assert f"| `{rule.id}` | {rule.dialect} | {rule.severity} | {rule.message} |" in section
     assert len(ids) == len(set(ids)) >= 25
+
+
+def test_a_suppression_that_silences_nothing_warns(tmp_path: Path, make_migrations) -> None:
+    make_migrations({**BASE, "2_x.up.sql": (
+        "-- migrator: allow PG013 -- no table is dropped here\n"
+        "SET lock_timeout = '1s';\n"
+        "-- migrator: allow PG012 -- above the wrong statement\n"
+        "ALTER TABLE t ADD COLUMN z int;\n"
+        "ALTER TABLE t DROP COLUMN a;\n"
+    )})
+    report = check_directory(tmp_path / "migrations", dialect="postgres")
+    found = [(f.rule.id if f.rule else None, f.problem.line, f.severity) for f in report.findings
+             if f.problem.line]
+    assert found == [(None, 1, "warning"), (None, 3, "warning"), ("PG012", 5, "warning")]
+    messages = [f.problem.message for f in report.findings if f.problem.line in (1, 3)]
+    assert "silences nothing in this file" in messages[0]
+    assert "silences nothing in the next statement" in messages[1]

@@ -298,9 +298,11 @@ def _lint(text: str, directives: frozenset[str], statements: list[Statement], sh
     ctx = FileContext(shown, text, statements, NO_TRANSACTION not in directives,
                       FOREIGN_KEYS_OFF in directives,
                       rules.new_tables if together else set(), rules.known, rules.url_params)
-    located, problems = lint_file(ctx, rules.lint, rules.name)
+    located, problems, idle = lint_file(ctx, rules.lint, rules.name)
     for problem in problems:
         report.add(ERROR, problem)
+    for problem in idle:
+        report.add(WARNING, problem)
     twins: set[tuple[int, str]] = set()
     for found in located:
         if found.rule.id in _PREFLIGHT_TWINS:

@@ -22,12 +22,15 @@ class Located:
 
 
 def lint_file(ctx: FileContext, rules: DialectRules, dialect: str
-              ) -> tuple[list[Located], list[FileProblem]]:
-    """The rules' findings (suppressed ones flagged) and the bad suppressions."""
+              ) -> tuple[list[Located], list[FileProblem], list[FileProblem]]:
+    """The rules' findings (suppressed ones flagged), the bad suppressions (errors)
+    and the suppressions that silence nothing (warnings)."""
     allowed = suppress.parse(ctx.text, ctx.statements, ctx.path, rules.by_id(), dialect)
+    hits = rules.lint(ctx)
     located = [_locate(ctx, hit, allowed.allows(hit.rule.id, hit.statement.index))
-               for hit in rules.lint(ctx)]
-    return located, allowed.problems
+               for hit in hits]
+    fired = {(hit.rule.id, hit.statement.index) for hit in hits}
+    return located, allowed.problems, allowed.unused(fired, ctx.path)
 
 
 def _locate(ctx: FileContext, hit: Hit, suppressed: bool) -> Located:

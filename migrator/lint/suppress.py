@@ -20,14 +20,35 @@ _ALLOW = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:[ \t]*allow\b(?P<rest>.*)$",
 _IDS = re.compile(r"[\s,]+")
 
 
+@dataclass(frozen=True, slots=True)
+class Allow:
+    line: int
+    ids: tuple[str, ...]
+    statement: int | None  # the statement index it covers; None: the whole file
+
+
 @dataclass(slots=True)
 class Suppressions:
-    whole_file: set[str] = field(default_factory=set)
-    by_statement: dict[int, set[str]] = field(default_factory=dict)  # statement index -> IDs
+    allows_: list[Allow] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
 
     def allows(self, rule_id: str, statement_index: int) -> bool:
-        return rule_id in self.whole_file or rule_id in self.by_statement.get(statement_index, ())
+        return any(rule_id in a.ids and a.statement in (None, statement_index)
+                   for a in self.allows_)
+
+    def unused(self, fired: set[tuple[str, int]], path: str) -> list[FileProblem]:
+        """A suppression no finding needs: the danger is gone, or it sits above the
+        wrong statement; either way it would silence a future finding unread."""
+        found = []
+        for a in self.allows_:
+            idle = [i for i in a.ids
+                    if not any(r == i and a.statement in (None, at) for r, at in fired)]
+            if idle:
+                found.append(FileProblem(
+                    path, f"'-- migrator: allow {', '.join(idle)}' silences nothing "
+                    f"{'in this file' if a.statement is None else 'in the next statement'}; "
+                    "remove it", a.line))
+        return found
 
 
 def parse(text: str, statements: list[Statement], path: str,
@@ -59,7 +80,7 @@ def parse(text: str, statements: list[Statement], path: str,
                 line))
             continue
         if first_sql is None or (line < first_sql and _in_header(text, match.start())):
-            found.whole_file.update(ids)
+            found.allows_.append(Allow(line, tuple(ids), None))
             continue
         target = next((s for s in statements if s.line > line), None)
         if target is None:
@@ -67,7 +88,7 @@ def parse(text: str, statements: list[Statement], path: str,
                 path, "'-- migrator: allow' after the last statement covers nothing; "
                 "put it above the statement it is about", line))
             continue
-        found.by_statement.setdefault(target.index, set()).update(ids)
+        found.allows_.append(Allow(line, tuple(ids), target.index))
     return found
 
 

@@ -17,6 +17,7 @@ from pglast.enums import AlterTableType, ConstrType, ObjectType
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 
+from migrator.backends.postgres.widening import type_text, widens
 from migrator.lint.model import ERROR, WARNING, DialectRules, FileContext, Hit, Rule
 from migrator.lint.text import first_word
 from migrator.splitting import Statement
@@ -183,7 +184,7 @@ def _statement(state: _State, stmt: Statement, node: ast.Node) -> None:
         table = _name(node.relation)
         ctx.new_tables.add(table)
         ctx.known.columns[table] = {
-            (e.colname or "").lower(): _type_text(e.typeName)
+            (e.colname or "").lower(): type_text(e.typeName)
             for e in node.tableElts or () if isinstance(e, ast.ColumnDef)}
     elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
         ctx.new_tables.add(_name(node.into.rel))
@@ -281,7 +282,7 @@ def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> No
         for cmd in node.cmds or ():
             if isinstance(cmd, ast.AlterTableCmd) and isinstance(cmd.def_, ast.ColumnDef):
                 name = cmd.def_.colname or cmd.name or ""
-                columns[name.lower()] = _type_text(cmd.def_.typeName)
+                columns[name.lower()] = type_text(cmd.def_.typeName)
         return
     where = _at(stmt, node.relation)
     strong = False
@@ -296,11 +297,11 @@ def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> No
         column = f"{table}.{cmd.name}" if cmd.name else f"table {table}"
         if kind == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
             _add_column(state, stmt, where, table, cmd.def_)
-            columns[(cmd.def_.colname or "").lower()] = _type_text(cmd.def_.typeName)
+            columns[(cmd.def_.colname or "").lower()] = type_text(cmd.def_.typeName)
         elif kind == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_, ast.ColumnDef):
-            new = _type_text(cmd.def_.typeName)
+            new = type_text(cmd.def_.typeName)
             old = columns.get((cmd.name or "").lower(), "")
-            if cmd.def_.raw_default is not None or not _widens(old, new):
+            if cmd.def_.raw_default is not None or not widens(old, new):
                 state.hit(COLUMN_TYPE, stmt, where, f"{column} {old or '?'} to {new}")
             columns[(cmd.name or "").lower()] = new
         elif kind == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
@@ -363,50 +364,6 @@ def _add_constraint(state: _State, stmt: Statement, where: int, table: str,
     elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY,
                   ConstrType.CONSTR_EXCLUSION) and not constraint.indexname:
         state.hit(UNIQUE, stmt, where, shown)
-
-
-def _type_text(type_name: ast.TypeName | None) -> str:
-    """``varchar(10)``, ``numeric(8,2)``, ``text``: a declared type, to compare two of them."""
-    if type_name is None or not type_name.names:
-        return ""
-    name = str(getattr(type_name.names[-1], "sval", "")).lower()
-    mods = [str(getattr(m.val, "ival", "?")) for m in type_name.typmods or ()
-            if isinstance(m, ast.A_Const)]
-    array = "[]" if type_name.arrayBounds else ""
-    return f"{name}({','.join(mods)}){array}" if mods else f"{name}{array}"
-
-
-_TYPE_PARTS = re.compile(r"^(?P<name>\w+)(?:\((?P<mods>[\d,]+)\))?$")
-_TEXTUAL = frozenset({"varchar", "text"})
-
-
-def _widens(old: str, new: str) -> bool:
-    """True if changing ``old`` to ``new`` keeps the table's bytes: no rewrite, no scan.
-
-    What PostgreSQL does without a rewrite (measured: ``relfilenode`` stays):
-    a longer or unbounded varchar, varchar to text, a numeric with more
-    precision and the same scale, or an unbounded numeric. ``old`` is "" when
-    no earlier file declared the column: then nobody knows.
-    """
-    if not old:
-        return False
-    if old == new:
-        return True
-    a, b = _TYPE_PARTS.match(old), _TYPE_PARTS.match(new)
-    if a is None or b is None:
-        return False
-    old_mods = [int(m) for m in (a["mods"] or "").split(",") if m]
-    new_mods = [int(m) for m in (b["mods"] or "").split(",") if m]
-    if a["name"] in _TEXTUAL and b["name"] in _TEXTUAL:
-        return not new_mods or (a["name"] == "varchar" and bool(old_mods)
-                                and new_mods[0] >= old_mods[0])
-    if a["name"] == b["name"] == "numeric" and old_mods:
-        if not new_mods:
-            return True
-        old_scale = old_mods[1] if len(old_mods) > 1 else 0
-        new_scale = new_mods[1] if len(new_mods) > 1 else 0
-        return new_mods[0] >= old_mods[0] and new_scale == old_scale
-    return False
 
 
 def _rename(state: _State, stmt: Statement, node: ast.RenameStmt) -> None:

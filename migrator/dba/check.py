@@ -157,7 +157,7 @@ def check_directory(
         pair = pairs[ident]
         if chosen is not None and (pair.up is None or pair.up.resolve() not in chosen):
             if pair.up is not None:  # not reported, but what it creates is known to later files
-                _check_file(pair.up, CheckReport(), rules, up=True, together=False)
+                _check_file(pair.up, CheckReport(), rules, up=True, learn_only=True)
             continue
         up_body = (_check_file(pair.up, report, rules, up=True, together=rules.run_together)
                    if pair.up else None)
@@ -263,8 +263,12 @@ def _read(path: Path, shown: str, report: CheckReport) -> tuple[str, frozenset[s
 
 
 def _check_file(path: Path, report: CheckReport, rules: _Dialect, *, up: bool = False,
-                together: bool = False) -> bool | None:
-    """Add the file's problems; True if it has statements, False if none, None if unreadable."""
+                together: bool = False, learn_only: bool = False) -> bool | None:
+    """Add the file's problems; True if it has statements, False if none, None if unreadable.
+
+    ``learn_only``: only the safety rules run, for what the file tells about the
+    schema (a file outside ``--pending``/``--since``, whose problems nobody sees).
+    """
     report.files += 1
     shown = str(path)
     read = _read(path, shown, report)
@@ -278,6 +282,8 @@ def _check_file(path: Path, report: CheckReport, rules: _Dialect, *, up: bool = 
         report.add(ERROR, FileProblem(shown, exc.message, exc.line))
         return None
     twins = _lint(text, directives, statements, shown, report, rules, together) if up else set()
+    if learn_only:
+        return bool(statements)
     found = preflight(statements, shown, directives)
     for problem in found.errors:
         report.add(ERROR, problem)

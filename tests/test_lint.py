@@ -350,3 +350,16 @@ def test_a_suppression_that_silences_nothing_warns(tmp_path: Path, make_migratio
     messages = [f.problem.message for f in report.findings if f.problem.line in (1, 3)]
     assert "silences nothing in this file" in messages[0]
     assert "silences nothing in the next statement" in messages[1]
+
+
+def test_pending_still_learns_the_schema_from_applied_files(
+    tmp_path: Path, make_migrations
+) -> None:
+    make_migrations({"1_p.up.sql": "CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE, "
+                                   "note TEXT);\n"})
+    assert run(tmp_path, "-u", "sqlite:///a.db", "up").returncode == 0
+    make_migrations({"2_x.up.sql": "ALTER TABLE p DROP COLUMN code;\n"
+                                   "ALTER TABLE p DROP COLUMN note;\n"})
+    doc = json.loads(run(tmp_path, "-u", "sqlite:///a.db", "check", "--pending", "--json").stdout)
+    assert [(p["rule"], p["line"]) for p in doc["problems"] if p.get("rule")] == [("SQ001", 1)]
+    assert doc["errors"] == 1

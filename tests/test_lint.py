@@ -61,7 +61,8 @@ PG_SAFE = [
     "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (b) REFERENCES t (id) NOT VALID;",
     "ALTER TABLE t VALIDATE CONSTRAINT f;",
     "SET lock_timeout = '5s';\nALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX t_a;",
-    "SET lock_timeout = '5s';\nALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL) NOT VALID;"
+    "-- migrator: no-transaction\nSET lock_timeout = '5s';\n"
+    "ALTER TABLE t ADD CONSTRAINT c CHECK (a IS NOT NULL) NOT VALID;"
     "\nALTER TABLE t VALIDATE CONSTRAINT c;\nALTER TABLE t ALTER COLUMN a SET NOT NULL;",
     "UPDATE t SET a = 'x' WHERE id = 1;",
     "CREATE TABLE n (id int);\nCREATE INDEX n_id ON n (id);\n"
@@ -363,3 +364,23 @@ def test_pending_still_learns_the_schema_from_applied_files(
     doc = json.loads(run(tmp_path, "-u", "sqlite:///a.db", "check", "--pending", "--json").stdout)
     assert [(p["rule"], p["line"]) for p in doc["problems"] if p.get("rule")] == [("SQ001", 1)]
     assert doc["errors"] == 1
+
+
+def test_set_not_null_after_a_validated_check_in_separate_migrations(
+    tmp_path: Path, make_migrations
+) -> None:
+    steps = {
+        "2_check.up.sql": "SET lock_timeout = '1s';\n"
+                          "ALTER TABLE t ADD CONSTRAINT a_nn CHECK (a IS NOT NULL) NOT VALID;\n",
+        "3_validate.up.sql": "ALTER TABLE t VALIDATE CONSTRAINT a_nn;\n",
+        "4_set.up.sql": "SET lock_timeout = '1s';\nALTER TABLE t ALTER COLUMN a SET NOT NULL;\n"
+                        "ALTER TABLE t ALTER COLUMN b SET NOT NULL;\n",
+    }
+    found = rules_of(tmp_path, make_migrations, {**BASE, **steps}, "postgres")
+    assert found == [("PG010", 3)]  # b has no validated check
+    one_file = "".join(steps.values())
+    (tmp_path / "migrations" / "2_check.up.sql").write_text(one_file)
+    for name in ("3_validate.up.sql", "4_set.up.sql"):
+        (tmp_path / "migrations" / name).unlink()
+    report = check_directory(tmp_path / "migrations", dialect="postgres")
+    assert "PG020" in [f.rule.id for f in report.findings if f.rule]

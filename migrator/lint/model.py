@@ -46,6 +46,8 @@ class Known:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     # table -> columns in a key, a unique constraint, an index or a foreign key
     pinned: dict[str, set[str]] = field(default_factory=dict)
+    # a dialect's own facts, as tuples it defines: ("pg-not-null", table, column)
+    facts: set[tuple[str, ...]] = field(default_factory=set)
 
     def forget(self, table: str) -> None:
         self.columns.pop(table, None)

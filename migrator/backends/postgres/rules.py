@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pglast
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType, ObjectType
+from pglast.enums import AlterTableType, ConstrType, NullTestType, ObjectType
 from pglast.parser import ParseError
 from pglast.stream import RawStream
 
@@ -104,6 +104,10 @@ DETACH = _rule(
     "DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+) in a file with "
     "'-- migrator: no-transaction'",
     "an ACCESS EXCLUSIVE lock on the partitioned table blocks every query on it")
+VALIDATE_SAME_TRANSACTION = _rule(
+    "PG020", WARNING, "VALIDATE CONSTRAINT in the transaction that added it NOT VALID",
+    "VALIDATE CONSTRAINT in a later migration (or a '-- migrator: no-transaction' file)",
+    "the ADD's lock (ACCESS EXCLUSIVE for a CHECK) is held while every row is checked")
 
 _VOLATILE = re.compile(
     r"\b(random|gen_random_uuid|uuid_generate_v[14]\w*|uuidv[47]|clock_timestamp|timeofday|"
@@ -120,7 +124,7 @@ class _State:
     ctx: FileContext
     hits: list[Hit] = field(default_factory=list)
     new_indexes: set[str] = field(default_factory=set)
-    validated: set[str] = field(default_factory=set)  # tables with a VALIDATE CONSTRAINT
+    not_valid: set[tuple[str, str]] = field(default_factory=set)  # (table, constraint) added
     lock_timeout: bool = False
     warned_lock_timeout: bool = False
     ddl: bool = False  # a strong lock on an existing table was taken
@@ -291,7 +295,7 @@ def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> No
             continue
         kind = cmd.subtype
         if kind == AlterTableType.AT_ValidateConstraint:
-            state.validated.add(table)
+            _validate(state, stmt, where, table, (cmd.name or "").lower())
             continue
         strong = True
         column = f"{table}.{cmd.name}" if cmd.name else f"table {table}"
@@ -306,7 +310,8 @@ def _alter_table(state: _State, stmt: Statement, node: ast.AlterTableStmt) -> No
             columns[(cmd.name or "").lower()] = new
         elif kind == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
             _add_constraint(state, stmt, where, table, cmd.def_)
-        elif kind == AlterTableType.AT_SetNotNull and table not in state.validated:
+        elif (kind == AlterTableType.AT_SetNotNull
+              and ("pg-not-null", table, (cmd.name or "").lower()) not in state.ctx.known.facts):
             state.hit(SET_NOT_NULL, stmt, where, column)
         elif kind == AlterTableType.AT_DropColumn:
             state.hit(DROP_COLUMN, stmt, where, column)
@@ -357,6 +362,15 @@ def _add_constraint(state: _State, stmt: Statement, where: int, table: str,
                     constraint: ast.Constraint) -> None:
     shown = f"{constraint.conname or 'constraint'} on {table}"
     kind = constraint.contype
+    name = (constraint.conname or "").lower()
+    if constraint.skip_validation and name:
+        state.not_valid.add((table, name))
+        expr = constraint.raw_expr
+        if (kind == ConstrType.CONSTR_CHECK and isinstance(expr, ast.NullTest)
+                and expr.nulltesttype == NullTestType.IS_NOT_NULL
+                and isinstance(expr.arg, ast.ColumnRef) and expr.arg.fields):
+            column = str(getattr(expr.arg.fields[-1], "sval", "")).lower()
+            state.ctx.known.facts.add(("pg-not-null-check", table, name, column))
     if kind == ConstrType.CONSTR_FOREIGN and not constraint.skip_validation:
         state.hit(FOREIGN_KEY, stmt, where, shown)
     elif kind == ConstrType.CONSTR_CHECK and not constraint.skip_validation:
@@ -364,6 +378,17 @@ def _add_constraint(state: _State, stmt: Statement, where: int, table: str,
     elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY,
                   ConstrType.CONSTR_EXCLUSION) and not constraint.indexname:
         state.hit(UNIQUE, stmt, where, shown)
+
+
+def _validate(state: _State, stmt: Statement, where: int, table: str, name: str) -> None:
+    """VALIDATE CONSTRAINT: a validated ``CHECK (col IS NOT NULL)`` lets SET NOT NULL
+    skip its scan (PostgreSQL 12+); validating in the transaction that added the
+    constraint holds the ADD's lock during the scan, which NOT VALID was to avoid."""
+    if (table, name) in state.not_valid and state.ctx.transactional:
+        state.hit(VALIDATE_SAME_TRANSACTION, stmt, where, f"{name} on {table}")
+    facts = state.ctx.known.facts
+    for fact in [f for f in facts if f[:3] == ("pg-not-null-check", table, name)]:
+        facts.add(("pg-not-null", table, fact[3]))
 
 
 def _rename(state: _State, stmt: Statement, node: ast.RenameStmt) -> None:
@@ -392,6 +417,6 @@ def _rename(state: _State, stmt: Statement, node: ast.RenameStmt) -> None:
 RULES = DialectRules(
     (INDEX, DROP_INDEX, CONCURRENTLY, VOLATILE_DEFAULT, NOT_NULL_NO_DEFAULT, COLUMN_TYPE,
      FOREIGN_KEY, CHECK, UNIQUE, SET_NOT_NULL, RENAME, DROP_COLUMN, DROP_TABLE, LOCK_TIMEOUT,
-     NO_WHERE, ENUM_VALUE, DDL_WITH_DATA, REINDEX, DETACH),
+     NO_WHERE, ENUM_VALUE, DDL_WITH_DATA, REINDEX, DETACH, VALIDATE_SAME_TRANSACTION),
     lint,
 )

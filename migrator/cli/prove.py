@@ -107,18 +107,72 @@ def _selected(ctx: "Context", opts: CheckOptions) -> "list[Path] | None":
 
 class TestOptions(NamedTuple):
     from_db: str | None
+    locks: bool
+    rows: int
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "TestOptions":
-        return cls(args.from_db)
+        return cls(args.from_db, args.locks, args.rows)
 
 
 def _test_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-db", metavar="URL",
                    help="start from a copy of this database instead of an empty one")
+    p.add_argument("--locks", action="store_true",
+                   help="measure what each statement locks and rewrites, on tables "
+                        "filled with synthetic rows, and compare with the safety rules")
+    p.add_argument("--rows", type=int, default=1000, metavar="N",
+                   help="synthetic rows in each empty table for --locks (default 1000)")
+
+
+def _locks(ctx: "Context", opts: TestOptions) -> ExitCode:
+    from migrator.errors import ConfigError
+    from migrator.lint.measure import MigrationLocks, measure_locks
+    from migrator.output import dump_json
+
+    if opts.from_db is not None:
+        raise ConfigError("--locks measures on an empty scratch space; drop --from-db")
+
+    def show(result: MigrationLocks) -> None:
+        if ctx.json:
+            return
+        filled = f"  (rows in: {', '.join(result.filled)})" if result.filled else ""
+        ctx.out(f"{result.version}_{result.name}{filled}\n")
+        for s in result.statements:
+            m = s.measured
+            parts = [f"{m.ms} ms"] + [f"{t} {mode}" for t, mode in m.locks.items()]
+            if m.algorithm:
+                parts.append(f"ALGORITHM={m.algorithm}")
+            if m.rewritten:
+                parts.append(f"rewritten: {', '.join(m.rewritten)}")
+            if m.note:
+                parts.append(m.note)
+            lint = f"  [lint: {', '.join(s.lint)}]" if s.lint else ""
+            ctx.out(f"  statement {s.index} (line {s.line}): {'; '.join(parts)}{lint}\n")
+            ctx.out("".join(f"    lint disagrees: {d}\n" for d in s.disagreements))
+        if result.rebuilt:
+            ctx.out(f"  rebuilt by this file: {', '.join(result.rebuilt)}\n")
+        if result.error:
+            ctx.out(f"  failed: {result.error}\n")
+
+    s = ctx.settings
+    report = measure_locks(s.migrations_dir, s.migrations_table, url=s.url or None,
+                           rows=opts.rows, on_result=show, variables=ctx.variables())
+    if ctx.json:
+        dump_json({"ok": report.ok, "rows": report.rows, "scratch": report.scratch,
+                   "disagreements": report.disagreements,
+                   "migrations": [m.to_json() for m in report.migrations]})
+    else:
+        where = f" in the scratch {report.scratch}" if report.scratch else ""
+        ctx.reporter.say(f"{len(report.migrations)} migration(s) measured{where} with "
+                         f"{report.rows} rows a table; {report.disagreements} disagreement(s) "
+                         "with the safety rules")
+    return ExitCode.OK if report.ok else ExitCode.FAILED
 
 
 def test(ctx: "Context", opts: TestOptions) -> ExitCode:
+    if opts.locks:
+        return _locks(ctx, opts)
     from migrator.dba.testrun import PASSED, run_tests
     from migrator.output import dump_json
 
@@ -213,7 +267,8 @@ COMMANDS: dict[str, Command] = {
         _test_parser,
         TestOptions.from_args, test,
         examples=("migrator test",
-                  "migrator test --from-db sqlite:///prod-copy.db"),
+                  "migrator test --from-db sqlite:///prod-copy.db",
+                  "migrator test --locks --rows 100000 -u postgres://localhost/app"),
         exits=(("0", "every migration passed"),
                ("1", "a migration failed, or its down file does not restore the schema")),
     ),

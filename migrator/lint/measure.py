@@ -254,9 +254,9 @@ def _parents_first(tables: tuple[Table, ...]) -> list[Table]:
         key = table.name.lower()
         if key in seen or key in path:
             return
-        for constraint in table.constraints:
-            match = _FOREIGN.search(constraint.definition)
-            parent = by_name.get(match["table"].lower()) if match else None
+        texts = [c.definition for c in table.constraints] + [table.definition]
+        for match in (m for text in texts for m in _FOREIGN.finditer(text)):
+            parent = by_name.get(match["table"].lower())
             if parent is not None:
                 visit(parent, path | {key})
         seen.add(key)

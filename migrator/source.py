@@ -19,6 +19,7 @@ NO_TRANSACTION = "no-transaction"
 FOREIGN_KEYS_OFF = "foreign-keys-off"
 PLACEHOLDERS = "placeholders"  # ${NAME} substitution when the file is prepared to run
 KNOWN_DIRECTIVES = (NO_TRANSACTION, FOREIGN_KEYS_OFF, PLACEHOLDERS)
+ALLOW = "allow"  # '-- migrator: allow RULE-ID -- why', anywhere: see migrator.lint.suppress
 
 _DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _ANY_DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:", re.IGNORECASE | re.MULTILINE)
@@ -130,6 +131,8 @@ def parse_directives(text: str, shown: str) -> frozenset[str]:
         if match is None:
             continue
         word = match.group(1).split("--", 1)[0].strip().lower()  # '-- why' may follow
+        if word.split(None, 1)[:1] == [ALLOW]:
+            continue  # a safety-rule suppression: 'migrator check' reads and checks it
         if not leading:
             problems.append(
                 FileProblem(

@@ -142,6 +142,9 @@ class DbError(NamedTuple):
     detail: str | None = None
     hint: str | None = None
     position: int | None = None  # 1-based character offset in the statement
+    # The machine ran out (disk full, a size limit, I/O failure), not the file's SQL:
+    # the backend says so, so the advice can be "free space", whatever the database.
+    resource: bool = False
 
     def __str__(self) -> str:
         text = f"{self.code}: {self.message}" if self.code else self.message

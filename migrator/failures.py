@@ -143,8 +143,7 @@ def _line_column(text: str, stmt: Statement, position: int) -> str:
 
 def _next_step(item: Prepared, info: FailureInfo) -> str:
     command = "up" if item.direction == UP else "down"
-    code = info.db_error.code
-    if code.startswith(("SQLITE_FULL", "SQLITE_IOERR")):
+    if info.db_error.resource:
         return f"free disk space, then run 'migrator {command}' again (the file may be fine)"
     if info.transactional:
         return f"fix {item.source.path} and run 'migrator {command}' again"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from migrator.config import DEFAULT_TABLE, redact_url, resolve, sqlite_path
+from migrator.backends.sqlite.url import sqlite_path
+from migrator.config import DEFAULT_TABLE, redact_url, resolve
 from migrator.errors import ConfigError, ExitCode
 
 KEYS = {

@@ -345,12 +345,13 @@ class DuckdbBackend(RowStore):
             prefix = self._last_sql.encode()[:at].decode("utf-8", errors="ignore")
             position = len(prefix) + 1
         hint = None
-        if isinstance(exc, duckdb.OutOfMemoryException | duckdb.IOException):
+        resource = isinstance(exc, duckdb.OutOfMemoryException | duckdb.IOException)
+        if resource:
             hint = ("memory or disk ran out, or the disk failed; the migration itself may "
                     "be fine: free space and run it again")
         first, _, rest = message.partition("\n")
         return DbError(code=type(exc).__name__, message=first, detail=rest.strip() or None,
-                       hint=hint, position=position)
+                       hint=hint, position=position, resource=resource)
 
     def dry_run_sql(self) -> dict[str, str]:
         return {

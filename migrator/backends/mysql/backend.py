@@ -234,7 +234,9 @@ class MysqlBackend(MysqlConnection):
             hint = ("this stored program was cut at a ';' inside its body: put DELIMITER "
                     "lines around it, as for the mysql client (DELIMITER // ... END // "
                     "DELIMITER ;)")
-        return DbError(code=shown, message=message, hint=hint)
+        # 1021 disk full, 1114 table full, 1041 out of memory, 3 error writing a file
+        resource = code in (3, 1021, 1041, 1114)
+        return DbError(code=shown, message=message, hint=hint, resource=resource)
 
     def dry_run_sql(self) -> dict[str, str]:
         q = self.journal_sql.qualified

@@ -315,6 +315,8 @@ class PgSession(RowStore):
             detail=diag.message_detail,
             hint=hint,
             position=position,
+            # class 53: insufficient resources (disk full, out of memory); 58030: I/O error
+            resource=(diag.sqlstate or "").startswith("53") or diag.sqlstate == "58030",
         )
 
     def _invalid_indexes(self) -> list[str]:

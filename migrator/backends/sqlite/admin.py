@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from migrator.backends import filedb
-from migrator.config import sqlite_path
+from migrator.backends.sqlite.url import sqlite_path
 from migrator.errors import ConfigError
 
 _HEADER = b"SQLite format 3\x00"

@@ -301,17 +301,18 @@ class SqliteBackend(RowStore):
             return None
         code = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
         hint = None
+        resource = code.startswith(("SQLITE_FULL", "SQLITE_IOERR"))
         if isinstance(exc, sqlite3.ProgrammingError) and "one statement" in str(exc):
             hint = (
                 "the statement text holds more than one statement; split it with ';' "
                 "or report the file to the migrator developers"
             )
-        elif code.startswith(("SQLITE_FULL", "SQLITE_IOERR")):
+        elif resource:
             hint = (
                 "the disk is full, a file size limit was reached or the disk failed; the "
                 "migration itself may be fine: free space and run it again"
             )
-        return DbError(code=code, message=str(exc), hint=hint)
+        return DbError(code=code, message=str(exc), hint=hint, resource=resource)
 
     def _as_config_error(self, exc: sqlite3.Error) -> ConfigError:
         return ConfigError(f"cannot read database {self.path}: {exc}")
@@ -338,7 +339,7 @@ class SqliteBackend(RowStore):
 def open_backend(
     url: str, *, table: str, readonly: bool, busy_timeout: float
 ) -> SqliteBackend:
-    from migrator.config import sqlite_path
+    from migrator.backends.sqlite.url import sqlite_path
 
     return SqliteBackend(
         sqlite_path(url), table=table, readonly=readonly, busy_timeout=busy_timeout

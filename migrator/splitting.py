@@ -35,7 +35,7 @@ class SplitError(Exception):
         super().__init__(f"line {line}: {message}")
 
 
-class _Lines:
+class LineCounter:
     """Line numbers for increasing offsets without rescanning from the top."""
 
     __slots__ = ("_line", "_pos", "_text")
@@ -65,7 +65,7 @@ def split_sqlparse(text: str) -> Iterator[Statement]:
     from sqlparse import tokens as T
     from sqlparse.engine import FilterStack
 
-    lines = _Lines(text)
+    lines = LineCounter(text)
     index = 0
     offset = 0
     for stmt in FilterStack().run(text):  # type: ignore[no-untyped-call]

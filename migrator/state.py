@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from migrator.errors import ConfigError, DriftError
@@ -130,3 +131,20 @@ def foreign_table_message(table: str, columns: list[str]) -> str:
         "applied with 'migrator baseline VERSION', VERSION being the newest version the "
         f"other tool applied (SELECT max(version) FROM {table})"
     )
+
+
+DUMP_HEADER = "-- schema dump written by 'migrator dump'; do not edit"
+
+
+def applied_inserts(
+    state: StateSql, rows: Iterable[tuple[str, str, str]], now: str
+) -> list[str]:
+    """One INSERT per applied ``(version, name, checksum)`` for a schema dump.
+
+    ``applied_at`` is the loading database's ``now`` expression and the
+    duration 0, so two equal databases dump to equal bytes whenever they ran.
+    """
+    columns = ", ".join(COLUMNS)
+    return [f"INSERT INTO {state.qualified} ({columns}) VALUES "
+            f"({sql_literal(v)}, {sql_literal(n)}, {sql_literal(c)}, {now}, 0);"
+            for v, n, c in rows]

@@ -26,7 +26,7 @@ from migrator.backends.base import ScratchSpace
 from migrator.backends.duckdb.url import MEMORY
 from migrator.errors import ConfigError
 from migrator.schema import Column, Constraint, Index, Schema, SchemaObject, Table
-from migrator.state import COLUMNS, sql_literal
+from migrator.state import DUMP_HEADER, applied_inserts, sql_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -249,7 +249,7 @@ class DuckdbCatalog:
         from migrator.files import version_key
 
         model = self.schema()
-        out = ["-- schema dump written by 'migrator dump'; do not edit", ""]
+        out = [DUMP_HEADER, ""]
         groups: list[tuple[str, list[str]]] = [
             (_PLURAL.get(kind, kind + "s"), [
                 o.definition for o in sorted(model.objects, key=lambda o: o.name)
@@ -271,10 +271,8 @@ class DuckdbCatalog:
         out.append(_terminated(state.create()))
         applied = sorted(self.backend.applied(), key=lambda r: (version_key(r.version), r.version))
         now = self.backend.dry_run_sql()["now"]
-        for row in applied:
-            values = ", ".join([sql_literal(row.version), sql_literal(row.name),
-                                sql_literal(row.checksum), now, "0"])
-            out.append(f"INSERT INTO {state.qualified} ({', '.join(COLUMNS)}) VALUES ({values});")
+        out.extend(applied_inserts(state, ((r.version, r.name, r.checksum) for r in applied),
+                                   now))
         return "\n".join(out) + "\n"
 
     def rebuild_script(self) -> tuple[str, str]:

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING
 from migrator.backends.mysql.walker import AUTO_INCREMENT, own_tables, walk
 from migrator.errors import ConfigError
 from migrator.files import version_key
-from migrator.state import AppliedMigration, StateSql, sql_literal
+from migrator.state import DUMP_HEADER, AppliedMigration, StateSql, applied_inserts
 
 if TYPE_CHECKING:
     from migrator.backends.mysql.connection import MysqlConnection
 
-HEADER = "-- schema dump written by 'migrator dump'; do not edit"
 NOW = "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%dT%H:%i:%s.000Z')"
 TOOL_TIMEOUT = 300
 
@@ -37,12 +36,8 @@ def dump(backend: MysqlConnection) -> str:
 
 
 def _render(body: str, create: str, state: StateSql, applied: list[AppliedMigration]) -> str:
-    out = [HEADER, "", body.strip("\n"), "", "-- applied migrations", create + ";"]
-    columns = "version, name, checksum, applied_at, duration_ms"
-    for row in applied:
-        values = ", ".join([sql_literal(row.version), sql_literal(row.name),
-                            sql_literal(row.checksum), NOW, "0"])
-        out.append(f"INSERT INTO {state.qualified} ({columns}) VALUES ({values});")
+    out = [DUMP_HEADER, "", body.strip("\n"), "", "-- applied migrations", create + ";"]
+    out.extend(applied_inserts(state, ((r.version, r.name, r.checksum) for r in applied), NOW))
     return "\n".join(out) + "\n"
 
 

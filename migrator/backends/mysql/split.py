@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from migrator.splitting import SplitError, Statement
+from migrator.splitting import LineCounter, SplitError, Statement
 
 # Quotes are matched whole with possessive repeats: a plain repeat keeps
 # backtracking state per character (1 GB for a 10 MB literal). The group
@@ -77,7 +77,7 @@ def split(text: str) -> Iterator[Statement]:
 def statement_bounds(text: str, delimiter: str = ";") -> Iterator[tuple[int, int, int]]:
     """``(first, end, line)`` of each statement, ``text[first:end]`` its SQL without
     the delimiter or trailing blanks; ``delimiter`` is the one in force at the top."""
-    lines = _LineCounter(text)
+    lines = LineCounter(text)
     pos, size = 0, len(text)
     while True:
         first = _BLANK.match(text, pos).end()  # type: ignore[union-attr]
@@ -137,7 +137,7 @@ def _new_delimiter(command: re.Match[str], line: int) -> str:
 
 
 def _statement_end(text: str, first: int, delimiter: str, program: bool,
-                   lines: _LineCounter) -> tuple[int, int]:
+                   lines: LineCounter) -> tuple[int, int]:
     """(end of the statement's text, where the next one may start)."""
     pattern = _pattern(delimiter, program)
     depth, pos = 0, first
@@ -170,7 +170,7 @@ def _statement_end(text: str, first: int, delimiter: str, program: bool,
     return len(text), len(text)
 
 
-def _executable_end(text: str, start: int, delimiter: str, lines: _LineCounter) -> int:
+def _executable_end(text: str, start: int, delimiter: str, lines: LineCounter) -> int:
     """The end of the executable comment at ``start``: its SQL is read as SQL."""
     pos = start + (4 if text.startswith("/*M!", start) else 3)
     cut = text.find(delimiter, pos)
@@ -191,20 +191,3 @@ def _executable_end(text: str, start: int, delimiter: str, lines: _LineCounter) 
                              "starting here")
         if cut < pos:
             cut = text.find(delimiter, pos)
-
-
-class _LineCounter:
-    """Line numbers for offsets, counting each newline once while offsets grow."""
-
-    __slots__ = ("_line", "_pos", "_text")
-
-    def __init__(self, text: str) -> None:
-        self._text, self._pos, self._line = text, 0, 1
-
-    def at(self, offset: int) -> int:
-        if offset >= self._pos:
-            self._line += self._text.count("\n", self._pos, offset)
-        else:
-            self._line -= self._text.count("\n", offset, self._pos)
-        self._pos = offset
-        return self._line

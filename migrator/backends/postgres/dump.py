@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 from migrator.backends.postgres import tools
 from migrator.backends.postgres.tools import ident
 from migrator.files import version_key
-from migrator.state import AppliedMigration, StateSql, sql_literal
+from migrator.state import DUMP_HEADER, AppliedMigration, StateSql, applied_inserts
 
 if TYPE_CHECKING:
     from migrator.backends.postgres.session import PgSession
 
-HEADER = "-- schema dump written by 'migrator dump'; do not edit"
 NOW = "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 NOISE = re.compile(r"^(?:\\restrict |\\unrestrict |-- Dumped (?:from|by) )")
 
@@ -39,12 +38,8 @@ def dump_text(backend: PgSession, schema: str) -> str:
 
 
 def _render(body: str, create: str, state: StateSql, applied: list[AppliedMigration]) -> str:
-    out = [HEADER, "", body.strip("\n"), "", "-- applied migrations", create + ";"]
-    columns = "version, name, checksum, applied_at, duration_ms"
-    for row in applied:
-        values = ", ".join([sql_literal(row.version), sql_literal(row.name),
-                            sql_literal(row.checksum), NOW, "0"])
-        out.append(f"INSERT INTO {state.qualified} ({columns}) VALUES ({values});")
+    out = [DUMP_HEADER, "", body.strip("\n"), "", "-- applied migrations", create + ";"]
+    out.extend(applied_inserts(state, ((r.version, r.name, r.checksum) for r in applied), NOW))
     return "\n".join(out) + "\n"
 
 

@@ -21,7 +21,7 @@ from migrator.backends.sqlite.sqlfile import copy_database, pretty_sql, stored_o
 from migrator.errors import ConfigError
 from migrator.files import version_key
 from migrator.schema import Index, Schema, SchemaObject, Table
-from migrator.state import sql_literal
+from migrator.state import DUMP_HEADER, applied_inserts
 
 if TYPE_CHECKING:
     from migrator.state import StateSql
@@ -108,7 +108,7 @@ class SqliteCatalog:
             applied = self._applied(conn)
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot read database {self.backend.path}: {exc}") from exc
-        out = ["-- schema dump written by 'migrator dump'; do not edit", ""]
+        out = [DUMP_HEADER, ""]
         kind = ""
         for obj in objects:
             if obj.type != kind:
@@ -118,11 +118,7 @@ class SqliteCatalog:
             out.append("")
         out.append("-- applied migrations")
         out.append(_terminated(self.state.create()))
-        columns = "version, name, checksum, applied_at, duration_ms"
-        for version, name, checksum in applied:
-            values = ", ".join([sql_literal(version), sql_literal(name), sql_literal(checksum),
-                                NOW, "0"])
-            out.append(f"INSERT INTO {self.state.qualified} ({columns}) VALUES ({values});")
+        out.extend(applied_inserts(self.state, applied, NOW))
         return "\n".join(out) + "\n"
 
     def _applied(self, conn: sqlite3.Connection) -> list[tuple[str, str, str]]:

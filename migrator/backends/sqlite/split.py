@@ -60,7 +60,7 @@ def sqlite_bounds(text: str) -> Iterator[tuple[int, int, int]]:
     complete = sqlite3.complete_statement
     lead = _LEAD.match
     find, count = text.find, text.count
-    line, counted = 1, 0  # newlines counted once each, as _Lines does, without a call
+    line, counted = 1, 0  # newlines counted once each, as LineCounter does, without a call
     start = 0
     while True:
         end = find(";", start) + 1

@@ -70,10 +70,10 @@ def dialect_named(name: str) -> DialectInfo:
     return info
 
 
-def _load(info: DialectInfo, target: str) -> Any:
-    module_name, attribute = target.split(":")
+def _import(info: DialectInfo, module_name: str) -> Any:
+    """Import one of the dialect's modules; a missing driver names the extra to install."""
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if info.extra is None or exc.name is None or exc.name.startswith("migrator"):
             raise
@@ -81,7 +81,22 @@ def _load(info: DialectInfo, target: str) -> Any:
             f"the {info.name} backend needs the {exc.name} driver, which is not installed: "
             f"pip install 'migrator[{info.extra}]'"
         ) from exc
-    return getattr(module, attribute)
+
+
+def _load(info: DialectInfo, target: str) -> Any:
+    module_name, attribute = target.split(":")
+    return getattr(_import(info, module_name), attribute)
+
+
+def optional_module(info: DialectInfo, name: str) -> Any | None:
+    """``migrator.backends.<dialect>.<name>`` (admin, rules, locks, ...), or None when the
+    dialect has no such module: a dialect gains a feature by adding one module."""
+    import importlib.util
+
+    full = f"{__name__}.{info.name}.{name}"
+    if importlib.util.find_spec(full) is None:
+        return None
+    return _import(info, full)
 
 
 def splitter(info: DialectInfo) -> Callable[[str], Iterator[tuple[int, int, int]]]:
@@ -149,17 +164,8 @@ class Admin:
 
 def admin(info: DialectInfo) -> Admin:
     """The dialect's admin functions; ConfigError when it has none or lacks its driver."""
-    name = f"{__name__}.{info.name}.admin"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            raise ConfigError(f"the {info.name} backend has no create, drop or load; "
-                              "use the database's own tools") from exc
-        if info.extra is None or exc.name is None or exc.name.startswith("migrator"):
-            raise
-        raise ConfigError(
-            f"the {info.name} backend needs the {exc.name} driver, which is not installed: "
-            f"pip install 'migrator[{info.extra}]'"
-        ) from exc
+    module = optional_module(info, "admin")
+    if module is None:
+        raise ConfigError(f"the {info.name} backend has no create, drop or load; "
+                          "use the database's own tools")
     return Admin(module)

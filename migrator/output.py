@@ -74,8 +74,10 @@ class Reporter(Progress):
         self.paint = Painter(colour)
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.live = self.tty and verbosity == 1
-        # statement_started only draws on a terminal or with -v; say so to the engine
-        self.wants_statements = verbosity >= 2 or (self.tty and verbosity >= 1)
+        # statement_started only prints with -v; on a terminal the live line is drawn
+        # from statements_done, which keeps the engine's fast path (a backend's own
+        # loop, PostgreSQL's pipeline) instead of one hook call per statement
+        self.wants_statements = verbosity >= 2
         self._line: LiveLine | None = None  # made on the first draw: status never draws
         self._started = 0.0  # the current file's start
         self._last_draw = 0.0
@@ -108,13 +110,16 @@ class Reporter(Progress):
             print(f"  [{statement.index}/{total}] line {statement.line}: {first}",
                   file=self.stream, flush=True)
             return
+        self.statements_done(migration, statement.index, total)
+
+    def statements_done(self, migration: Migration, done: int, total: int) -> None:
         if not self.live:
             return
         now = time.perf_counter()
         if now - self._started < PROGRESS_AFTER:
             return
-        rate = statement.index / (now - self._started)
-        self._draw(now, f": statement {statement.index}/{total} ({rate:,.0f}/s)")
+        rate = done / (now - self._started)
+        self._draw(now, f": statement {done}/{total} ({rate:,.0f}/s)")
 
     def migration_finished(self, step: StepResult) -> None:
         if self.live and self._run_total:

@@ -122,6 +122,9 @@ class MaskedProgress(Progress):
         sql = mask(statement.sql, self.variables)
         self.inner.statement_started(migration, statement._replace(sql=sql), total)
 
+    def statements_done(self, migration: Migration, done: int, total: int) -> None:
+        self.inner.statements_done(migration, done, total)
+
     def before_commit(self, migration: Migration, direction: str) -> None:
         self.inner.before_commit(migration, direction)
 

@@ -40,6 +40,10 @@ class Progress:
     def statement_started(self, migration: Migration, statement: Statement, total: int) -> None:
         pass
 
+    def statements_done(self, migration: Migration, done: int, total: int) -> None:
+        """Now and then during a file run without statement_started (the fast path):
+        how many of its statements are done. For a live progress line."""
+
     def before_commit(self, migration: Migration, direction: str) -> None:
         pass
 

@@ -7,7 +7,9 @@ a statement) and, when the backend has one, in the backend's own loop.
 
 from __future__ import annotations
 
-from migrator.backends.base import Backend
+from collections.abc import Callable
+
+from migrator.backends.base import TICK_MASK, Backend
 from migrator.failures import check_foreign_keys_failed, ended_transaction, failure
 from migrator.prepared import Prepared, Spans, statements_of
 from migrator.progress import Progress
@@ -20,7 +22,10 @@ def execute_all(
     m, total = item.migration, item.total
     execute, in_tx = backend.execute, backend.in_transaction
     if item.spans is not None and not wants_statements(progress):
-        _execute_spans(backend, item, item.spans, transactional=transactional)
+        tick = _ticker(progress, item)
+        _execute_spans(backend, item, item.spans, transactional=transactional, tick=tick)
+        if tick is not None:
+            tick(total)
         return
     started = progress.statement_started
     for stmt in statements_of(backend, item):
@@ -43,8 +48,21 @@ def wants_statements(progress: Progress) -> bool:
     return overridden and bool(getattr(progress, "wants_statements", True))
 
 
+def _ticker(progress: Progress, item: Prepared) -> Callable[[int], None] | None:
+    """``statements_done`` bound to this file, or None when nobody listens to it."""
+    if type(progress).statements_done is Progress.statements_done:
+        return None
+    done, m, total = progress.statements_done, item.migration, item.total
+
+    def tick(count: int) -> None:
+        done(m, count, total)
+
+    return tick
+
+
 def _execute_spans(
-    backend: Backend, item: Prepared, spans: Spans, *, transactional: bool
+    backend: Backend, item: Prepared, spans: Spans, *, transactional: bool,
+    tick: Callable[[int], None] | None = None,
 ) -> None:
     """``execute_all`` without the progress hook: the same checks, fewer objects.
 
@@ -54,9 +72,9 @@ def _execute_spans(
     text = item.source.text
     runner = backend.span_runner
     if runner is not None:
-        outcome = runner.run_spans(text, spans.offsets, spans.ends, transactional)
+        outcome = runner.run_spans(text, spans.offsets, spans.ends, transactional, tick)
     else:
-        outcome = _run_spans(backend, text, spans, transactional)
+        outcome = _run_spans(backend, text, spans, transactional, tick)
     if outcome is None:
         return
     at, exc = outcome
@@ -70,11 +88,14 @@ def _execute_spans(
 
 
 def _run_spans(
-    backend: Backend, text: str, spans: Spans, transactional: bool
+    backend: Backend, text: str, spans: Spans, transactional: bool,
+    tick: Callable[[int], None] | None,
 ) -> tuple[int, Exception | None] | None:
     """The generic SpanRunner loop, through the Backend protocol."""
     execute, in_tx = backend.execute, backend.in_transaction
     for at, (offset, end) in enumerate(zip(spans.offsets, spans.ends, strict=True)):
+        if tick is not None and not at & TICK_MASK:
+            tick(at)
         try:
             execute(text[offset:end])
         except Exception as exc:

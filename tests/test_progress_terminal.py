@@ -188,3 +188,47 @@ def test_the_live_line_never_wraps_on_a_narrow_terminal(tmp_path: Path) -> None:
 ])
 def test_time_left_reads_short(seconds: float, shown: str) -> None:
     assert duration(seconds) == shown
+
+
+class _Tty:
+    """A stderr that says it is a terminal and keeps what was written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_keeps_the_fast_path_and_still_counts_statements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live line's statement counter comes from the backend's own loop (and on
+    PostgreSQL its pipeline), not from a hook call per statement."""
+    from migrator import Migrator, output
+
+    monkeypatch.setattr(output, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(output, "PROGRESS_EVERY", 0.0)
+    inserts = "".join(f"INSERT INTO big VALUES ({i});\n" for i in range(3000))
+    migration(tmp_path, "0001", "big", "CREATE TABLE big (x INTEGER);\n" + inserts)
+
+    class Counting(output.Reporter):
+        per_statement = 0
+
+        def statement_started(self, *args: object) -> None:  # type: ignore[override]
+            Counting.per_statement += 1
+
+    stream = _Tty()
+    reporter = Counting(stream, verbosity=1, colour=False)  # type: ignore[arg-type]
+    m = Migrator(f"sqlite:///{tmp_path / 'app.db'}", tmp_path / "migrations",
+                 progress=reporter)
+    assert [s.version for s in m.up().done] == ["0001"]
+    assert Counting.per_statement == 0
+    assert "statement 1024/3001" in stream.text and "statement 3001/3001" in stream.text

@@ -6,7 +6,7 @@ Only backends import drivers; the engine sees ``DbError`` and this protocol.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -152,15 +152,21 @@ class Journal(Protocol):
     def unfinished(self) -> list[Unfinished]: ...
 
 
+TICK_MASK = 1023  # a span runner ticks every 1024 statements: cheap, yet often on screen
+
+
 class SpanRunner(Protocol):
     """A backend that runs a file's statements in one loop of its own."""
 
     def run_spans(
-        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool
+        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool,
+        tick: Callable[[int], None] | None = None,
     ) -> tuple[int, Exception | None] | None:
         """Execute ``text[offsets[i]:ends[i]]`` in order. None when all ran; else the
         0-based index that failed with its exception, or with None if that statement
-        ended the transaction (checked after each statement of a transactional file)."""
+        ended the transaction (checked after each statement of a transactional file).
+        ``tick(done)``, when given, is called now and then (never per statement) with
+        how many statements are done, for a progress line."""
         ...
 
 

@@ -6,11 +6,11 @@ not import the module that imports them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import psycopg
 
-from migrator.backends.base import Backend, Catalog, SpanRunner
+from migrator.backends.base import TICK_MASK, Backend, Catalog, SpanRunner
 from migrator.backends.postgres import wire
 from migrator.backends.postgres.session import PgSession
 
@@ -21,12 +21,15 @@ class PostgresBackend(PgSession):
         self.span_runner: SpanRunner | None = self
 
     def run_spans(
-        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool
+        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool,
+        tick: Callable[[int], None] | None = None,
     ) -> tuple[int, Exception | None] | None:
         """A transactional file in pipeline mode; any other one statement at a time."""
         if transactional and self.in_transaction() and wire.pipelinable(text, offsets):
-            return wire.run_pipelined(self.conn, text, offsets, ends)
+            return wire.run_pipelined(self.conn, text, offsets, ends, tick)
         for at, (offset, end) in enumerate(zip(offsets, ends, strict=True)):
+            if tick is not None and not at & TICK_MASK:
+                tick(at)
             try:
                 self.execute(text[offset:end])
             except psycopg.Error as exc:

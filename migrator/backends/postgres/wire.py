@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 import select
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -85,7 +85,7 @@ def check(conn: psycopg.Connection[Any], result: pq.abc.PGresult) -> None:
 
 
 def run_pipelined(conn: psycopg.Connection[Any], text: str, offsets: Sequence[int],
-                  ends: Sequence[int]) -> Outcome:
+                  ends: Sequence[int], tick: Callable[[int], None] | None = None) -> Outcome:
     """Execute ``text[offsets[i]:ends[i]]`` in pipeline mode; the SpanRunner outcome."""
     pg = conn.pgconn
     data = text.encode() if text.isascii() else None  # slicing bytes skips an encode each
@@ -107,6 +107,8 @@ def run_pipelined(conn: psycopg.Connection[Any], text: str, offsets: Sequence[in
                     pg.pipeline_sync()
                     syncs, sent = syncs + 1, stop
                 _exchange(pg)
+                if tick is not None:
+                    tick(done)
                 while not pg.is_busy():
                     result = pg.get_result()
                     if result is None:

@@ -12,12 +12,12 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from migrator.backends.base import Catalog, Journal, SpanRunner, transaction
+from migrator.backends.base import TICK_MASK, Catalog, Journal, SpanRunner, transaction
 from migrator.backends.rows import RowStore
 from migrator.errors import ConfigError, DbError, LockError
 from migrator.state import COLUMNS, StateSql, is_ours
@@ -243,13 +243,16 @@ class SqliteBackend(RowStore):
                 pass
 
     def run_spans(
-        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool
+        self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool,
+        tick: Callable[[int], None] | None = None,
     ) -> tuple[int, Exception | None] | None:
         """``execute`` and ``in_transaction`` per statement, inlined (SpanRunner)."""
         execute, conn, cursor = self._execute, self._live, self._cursor
         if not transactional or not conn.in_transaction:
             self._journal_unknown = True
         for at, (offset, end) in enumerate(zip(offsets, ends, strict=True)):
+            if tick is not None and not at & TICK_MASK:
+                tick(at)
             try:
                 execute(text[offset:end])
                 if cursor.description is not None:

@@ -35,6 +35,16 @@ def dialects() -> tuple[DialectInfo, ...]:
     return tuple(sorted(found, key=lambda d: d.name))
 
 
+def _named_package(scheme: str) -> DialectInfo | None:
+    """The package named like the scheme, when it claims it: ``status`` on a
+    ``sqlite:`` URL then imports one package, not the whole registry."""
+    if not scheme.isidentifier() or not os.path.exists(
+            os.path.join(__path__[0], scheme, "__init__.py")):
+        return None
+    info: DialectInfo = importlib.import_module(f"{__name__}.{scheme}").DIALECT
+    return info if scheme in info.schemes else None
+
+
 def _by_scheme() -> dict[str, DialectInfo]:
     return {scheme: d for d in dialects() for scheme in d.schemes}
 
@@ -46,7 +56,7 @@ def scheme_of(url: str) -> str:
 def dialect_of_url(url: str) -> DialectInfo:
     """The dialect a URL names; ConfigError for an unknown or missing scheme."""
     scheme = scheme_of(url)
-    info = _by_scheme().get(scheme)
+    info = _named_package(scheme) or _by_scheme().get(scheme)
     if info is not None:
         return info
     primary = ", ".join(d.schemes[0] for d in dialects())

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import ER, SERVER_STATUS  # type: ignore[import-untyped]
 
-from migrator.backends.base import Catalog, Journal, SpanRunner, Unfinished
+from migrator.backends.base import Catalog, Journal, LockWaits, SpanRunner, Unfinished
 from migrator.backends.mysql.connection import MysqlConnection, galera_refusal
 from migrator.backends.mysql.split import is_cut_stored_program, split, statement_bounds
 from migrator.errors import ConfigError, DbError, LockError
@@ -46,6 +46,7 @@ class MysqlBackend(MysqlConnection):
     name = "mysql"
     transactional_ddl = False
     span_runner: SpanRunner | None = None
+    lock_waits: LockWaits | None = None  # lock_wait_timeout= in the URL; no retries yet
 
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         super().__init__(url, table=table, busy_timeout=busy_timeout)

@@ -1,0 +1,110 @@
+"""``up --lock-retries N --file-lock-timeout S`` on a busy server, with real CLI
+subprocesses: a second session holds a lock on the migrated table; the file
+times out, is rolled back and retried, and each wait names the holder."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from serverkit import Server, connect, run_cli
+
+MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
+FILE = "ALTER TABLE busy ADD COLUMN note TEXT;\n"
+
+
+@pytest.fixture
+def busy(pg: Server, make_migrations: MakeMigrations) -> Iterator[tuple[Any, Path, int]]:
+    """``busy`` applied, then held ACCESS EXCLUSIVE by an open transaction (and its pid)."""
+    d = make_migrations({"1_busy.up.sql": "CREATE TABLE busy (id INTEGER);\n"})
+    assert run_cli(pg.url, d, "up").code == 0
+    make_migrations({"2_note.up.sql": FILE})
+    holder = connect("postgres", pg.admin_url)
+    pid = int(holder.execute("SELECT pg_backend_pid()").fetchone()[0])
+    holder.execute("BEGIN")
+    holder.execute(f"LOCK TABLE {pg.ref('busy')} IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield holder, d, pid
+    finally:
+        holder.close()
+
+
+def test_waits_names_the_blocker_and_succeeds_once_it_lets_go(
+    pg: Server, busy: tuple[Any, Path, int]
+) -> None:
+    holder, d, pid = busy
+    release = threading.Timer(1.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        r = run_cli(pg.url, d, "--json", "up", "--lock-retries", "3",
+                    "--file-lock-timeout", "0.5")
+    finally:
+        release.join()
+    assert r.code == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"blocked by pid {pid} (postgres" in r.stderr
+    assert "lock timeout on attempt 1 of 4" in r.stderr
+    doc = r.json()
+    assert [a["version"] for a in doc["applied"]] == ["2"]
+    assert doc["retries"], doc
+    first = doc["retries"][0]
+    assert first["version"] == "2" and first["attempt"] == 1
+    assert first["blockers"][0]["pid"] == pid
+    assert first["blockers"][0]["user"] == "postgres"
+    assert "LOCK TABLE" in first["blockers"][0]["query"]
+    assert "note" in pg.columns("busy")
+    assert pg.applied_versions() == ["1", "2"]
+
+
+def test_gives_up_after_the_last_retry_naming_the_blocker(
+    pg: Server, busy: tuple[Any, Path, int]
+) -> None:
+    holder, d, pid = busy
+    r = run_cli(pg.url, d, "--json", "up", "--lock-retries", "2", "--file-lock-timeout", "0.3")
+    assert r.code == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert r.stderr.count("lock timeout on attempt") == 2
+    assert "failed and was rolled back" in r.stderr
+    assert f"blocked by: pid {pid}" in r.stderr and "gave up after 3 attempts" in r.stderr
+    error = r.json()["error"]
+    assert error["kind"] == "migration-failed" and error["code"] == "55P03"
+    assert error["attempts"] == 3
+    assert [b["pid"] for b in error["blockers"]] == [pid]
+    assert [w["attempt"] for w in error["retries"]] == [1, 2]
+    holder.execute("ROLLBACK")
+    assert "note" not in pg.columns("busy")
+    assert pg.applied_versions() == ["1"]
+
+
+def test_no_retries_fails_at_the_first_timeout(pg: Server, busy: tuple[Any, Path, int]) -> None:
+    _, d, pid = busy
+    r = run_cli(pg.url, d, "up", "--lock-retries", "0", "--file-lock-timeout", "0.3")
+    assert r.code == 1, r.stderr
+    assert "lock timeout on attempt" not in r.stderr
+    assert "55P03" in r.stderr and f"blocked by: pid {pid}" in r.stderr
+    assert pg.applied_versions() == ["1"]
+
+
+def test_the_url_lock_timeout_is_restored_after_the_file(
+    pg: Server, make_migrations: MakeMigrations
+) -> None:
+    d = make_migrations({"1_a.up.sql": "CREATE TABLE a (id INTEGER);\n",
+                         "2_b.up.sql": "CREATE TABLE b (id INTEGER);\n"})
+    r = run_cli(pg.url, d, "--json", "up", "--file-lock-timeout", "0.5")
+    assert r.code == 0, r.stderr
+    assert r.json()["retries"] == []
+    assert {"a", "b"} <= pg.tables()
+
+
+@pytest.mark.parametrize("value", ["-1", "x"])
+def test_bad_retry_counts_are_usage_errors(
+    pg: Server, make_migrations: MakeMigrations, value: str
+) -> None:
+    d = make_migrations({"1_a.up.sql": "CREATE TABLE a (id INTEGER);\n"})
+    r = run_cli(pg.url, d, "up", "--lock-retries", value)
+    assert r.code == 2 and "Traceback" not in r.stderr
+    r = run_cli(pg.url, d, "up", "--file-lock-timeout", value)
+    assert r.code == 2 and "Traceback" not in r.stderr

@@ -108,3 +108,100 @@ def test_bad_retry_counts_are_usage_errors(
     assert r.code == 2 and "Traceback" not in r.stderr
     r = run_cli(pg.url, d, "up", "--file-lock-timeout", value)
     assert r.code == 2 and "Traceback" not in r.stderr
+
+
+# -- MySQL/MariaDB: metadata locks (DDL) and InnoDB row locks (DML), error 1205 --------
+
+MY_CASES = {  # what the holder runs in its open transaction, and the file that waits
+    "metadata-lock": ("SELECT * FROM {t}", FILE),
+    "row-lock": ("UPDATE {t} SET id = 2", "UPDATE busy SET id = 3;\n"),
+}
+
+
+def _my_holder(my: Server, sql: str) -> tuple[Any, int]:
+    holder = connect("mysql", my.admin_url)
+    with holder.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        pid = int(cur.fetchone()[0])
+        cur.execute("START TRANSACTION")
+        cur.execute(sql.format(t=my.ref("busy")))
+        cur.fetchall()
+    return holder, pid
+
+
+def _my_busy(my: Server, make_migrations: MakeMigrations, file: str) -> Path:
+    d = make_migrations({"1_busy.up.sql": "CREATE TABLE busy (id INTEGER);\n"
+                                          "INSERT INTO busy VALUES (1);\n"})
+    assert run_cli(my.url, d, "up").code == 0
+    make_migrations({"2_note.up.sql": file})
+    return d
+
+
+@pytest.mark.parametrize("case", MY_CASES)
+def test_mysql_waits_names_the_blocker_and_succeeds_once_it_lets_go(
+    my: Server, make_migrations: MakeMigrations, case: str
+) -> None:
+    held, file = MY_CASES[case]
+    d = _my_busy(my, make_migrations, file)
+    holder, pid = _my_holder(my, held)
+    release = threading.Timer(1.5, holder.commit)
+    release.start()
+    try:
+        r = run_cli(my.url, d, "--json", "up", "--lock-retries", "3",
+                    "--file-lock-timeout", "0.5")
+    finally:
+        release.join()
+        holder.close()
+    assert r.code == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"blocked by pid {pid} (" in r.stderr
+    doc = r.json()
+    assert [a["version"] for a in doc["applied"]] == ["2"]
+    assert doc["retries"][0]["attempt"] == 1
+    assert [b["pid"] for b in doc["retries"][0]["blockers"]] == [pid]
+    assert my.applied_versions() == ["1", "2"]
+    status = run_cli(my.url, d, "status")
+    assert status.code == 0 and "unfinished" not in status.stdout
+
+
+@pytest.mark.parametrize("case", MY_CASES)
+def test_mysql_gives_up_after_the_last_retry_and_leaves_no_journal_entry(
+    my: Server, make_migrations: MakeMigrations, case: str
+) -> None:
+    held, file = MY_CASES[case]
+    d = _my_busy(my, make_migrations, file)
+    holder, pid = _my_holder(my, held)
+    try:
+        r = run_cli(my.url, d, "--json", "up", "--lock-retries", "1",
+                    "--file-lock-timeout", "0.5")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert r.code == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"blocked by: pid {pid}" in r.stderr and "gave up after 2 attempts" in r.stderr
+    error = r.json()["error"]
+    assert error["code"].startswith("1205") and error["rolled_back"] is True
+    assert [b["pid"] for b in error["blockers"]] == [pid]
+    assert my.applied_versions() == ["1"]
+    # nothing of the file committed, so nothing waits for 'repair': the next run applies it
+    assert run_cli(my.url, d, "up").code == 0
+    assert my.applied_versions() == ["1", "2"]
+
+
+def test_mysql_file_whose_ddl_committed_is_not_retried(
+    my: Server, make_migrations: MakeMigrations
+) -> None:
+    d = _my_busy(my, make_migrations, "CREATE TABLE other (id INTEGER);\n" + FILE)
+    holder, pid = _my_holder(my, MY_CASES["metadata-lock"][0])
+    try:
+        r = run_cli(my.url, d, "up", "--lock-retries", "3", "--file-lock-timeout", "0.5")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert r.code == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "lock timeout on attempt" not in r.stderr
+    assert "not retried: statements of this file were already committed" in r.stderr
+    assert f"blocked by: pid {pid}" in r.stderr
+    assert "other" in my.tables()

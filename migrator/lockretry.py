@@ -39,6 +39,7 @@ class LockWait(NamedTuple):
     """One lock timeout of a file, and the pause before its next attempt."""
 
     version: str
+    label: str  # version_name, as progress lines show the file
     attempt: int  # the attempt that timed out, 1-based
     blockers: list[Blocker]
     pause: float  # seconds until the next attempt; 0 after the last one
@@ -49,7 +50,7 @@ class LockWait(NamedTuple):
 
     def describe(self, retries: int) -> str:
         who = "; ".join(str(b) for b in self.blockers) or "a session that has since let go"
-        return (f"{self.version}: lock timeout on attempt {self.attempt} of {retries + 1}, "
+        return (f"{self.label}: lock timeout on attempt {self.attempt} of {retries + 1}, "
                 f"blocked by {who}; retrying in {self.pause:.1f}s")
 
 
@@ -93,11 +94,12 @@ def run_retrying(
                 if not waits.is_lock_timeout(exc.info.db_error):
                     raise
                 seen, attempt = waits.blockers(), len(history) + 1
-                last = LockWait(item.migration.version, attempt, seen, 0.0)
+                last = LockWait(item.migration.version, item.migration.label, attempt, seen, 0.0)
                 if not exc.info.transactional:
                     note = "; not retried: statements of this file were already committed"
                 elif attempt > policy.retries:
-                    note = f"; gave up after {attempt} attempts" if policy.retries else ""
+                    note = (f"; gave up after {attempt} attempts" if policy.retries else
+                            "; run again once it ends, or pass --lock-retries N")
                 else:
                     history.append(last._replace(pause=pause(attempt)))
                     on_wait(history[-1])

@@ -277,6 +277,9 @@ class Migrator:
 
         if single_transaction:
             check_group(checked)
+            if lock_retries is not None and lock_retries.active:
+                raise ConfigError("--lock-retries and --file-lock-timeout work file by file "
+                                  "and do not apply to --single-transaction; nothing was run")
         with self._writing() as backend:
             items = self._up_items(backend, migrations, to, allow_modified, allow_out_of_order,
                                    checked)

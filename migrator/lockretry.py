@@ -96,7 +96,9 @@ def run_retrying(
                 seen, attempt = waits.blockers(), len(history) + 1
                 last = LockWait(item.migration.version, item.migration.label, attempt, seen, 0.0)
                 if not exc.info.transactional:
-                    note = "; not retried: statements of this file were already committed"
+                    note = ("; not retried: statements of this file were already committed"
+                            if item.source.transactional else "; not retried: a no-transaction "
+                            "file is not rolled back as a whole")
                 elif attempt > policy.retries:
                     note = (f"; gave up after {attempt} attempts" if policy.retries else
                             "; run again once it ends, or pass --lock-retries N")

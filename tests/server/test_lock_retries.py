@@ -205,3 +205,23 @@ def test_mysql_file_whose_ddl_committed_is_not_retried(
     assert "not retried: statements of this file were already committed" in r.stderr
     assert f"blocked by: pid {pid}" in r.stderr
     assert "other" in my.tables()
+
+
+def test_no_transaction_files_are_not_retried(pg: Server, busy: tuple[Any, Path, int]) -> None:
+    _, d, pid = busy
+    (d / "2_note.up.sql").write_text("-- migrator: no-transaction\n" + FILE)
+    r = run_cli(pg.url, d, "up", "--lock-retries", "3", "--file-lock-timeout", "0.3")
+    assert r.code == 1, r.stderr
+    assert "lock timeout on attempt" not in r.stderr
+    assert f"blocked by: pid {pid}" in r.stderr
+    assert "not retried: a no-transaction file is not rolled back as a whole" in r.stderr
+
+
+def test_single_transaction_refuses_the_retry_flags(
+    pg: Server, make_migrations: MakeMigrations
+) -> None:
+    d = make_migrations({"1_a.up.sql": "CREATE TABLE a (id INTEGER);\n"})
+    r = run_cli(pg.url, d, "up", "--single-transaction", "--lock-retries", "2")
+    assert r.code == 2, r.stderr
+    assert "do not apply to --single-transaction" in r.stderr and "Traceback" not in r.stderr
+    assert "a" not in pg.tables()

@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from migrator.backends.base import Backend, Blocker
+from migrator.backends.base import Backend, Blocker, LockWaits
 from migrator.engine import run
 from migrator.errors import MigrationFailed
+from migrator.failures import failure
 from migrator.prepared import Prepared
 from migrator.progress import Progress, StepResult
 
@@ -83,7 +84,7 @@ def run_retrying(
     if waits is None or not policy.active:
         return run(backend, item, progress)
     if policy.lock_timeout is not None:
-        waits.set_lock_timeout(policy.lock_timeout)
+        _set_first(backend, item, waits, policy.lock_timeout)
     history: list[LockWait] = []
     try:
         while True:
@@ -113,6 +114,20 @@ def run_retrying(
         if policy.lock_timeout is not None:
             with contextlib.suppress(Exception):  # a lost connection has no setting left
                 waits.set_lock_timeout(None)
+
+
+def _set_first(backend: Backend, item: Prepared, waits: LockWaits, seconds: float) -> None:
+    """Set the file's lock timeout; the database refusing it (a lost connection) is
+    this file's failure, reported as any other, before any of it ran."""
+    try:
+        waits.set_lock_timeout(seconds)
+    except Exception as exc:
+        db_error = backend.describe_error(exc)
+        if db_error is None:
+            raise
+        raise failure(item, None, item.total, db_error,
+                      "setting the file's lock timeout failed, so none of it ran",
+                      atomic=True) from exc
 
 
 def _blocked(seen: list[Blocker]) -> str:

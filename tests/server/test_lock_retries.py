@@ -4,13 +4,16 @@ times out, is rolled back and retried, and each wait names the holder."""
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import Server, connect, run_cli
+from serverkit import Server, connect, run_cli, start_cli
 
 MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 FILE = "ALTER TABLE busy ADD COLUMN note TEXT;\n"
@@ -225,3 +228,21 @@ def test_single_transaction_refuses_the_retry_flags(
     assert r.code == 2, r.stderr
     assert "do not apply to --single-transaction" in r.stderr and "Traceback" not in r.stderr
     assert "a" not in pg.tables()
+
+
+def test_a_signal_during_the_retries_exits_as_usual(
+    pg: Server, busy: tuple[Any, Path, int]
+) -> None:
+    _, d, _ = busy
+    proc = start_cli(pg.url, d, "--json", "up", "--lock-retries", "9",
+                     "--file-lock-timeout", "0.3")
+    try:
+        time.sleep(1.2)  # in a wait or a pause between attempts: either must end the same way
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert json.loads(stdout)["error"]["kind"] == "interrupted"
+    assert pg.applied_versions() == ["1"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import Server, connect, run_cli, start_cli
+from serverkit import Server, connect, run_cli, start_cli, with_query
 
 MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 FILE = "ALTER TABLE busy ADD COLUMN note TEXT;\n"
@@ -91,15 +91,16 @@ def test_no_retries_fails_at_the_first_timeout(pg: Server, busy: tuple[Any, Path
     assert pg.applied_versions() == ["1"]
 
 
-def test_the_url_lock_timeout_is_restored_after_the_file(
+def test_each_file_runs_under_the_file_lock_timeout(
     pg: Server, make_migrations: MakeMigrations
 ) -> None:
-    d = make_migrations({"1_a.up.sql": "CREATE TABLE a (id INTEGER);\n",
-                         "2_b.up.sql": "CREATE TABLE b (id INTEGER);\n"})
-    r = run_cli(pg.url, d, "--json", "up", "--file-lock-timeout", "0.5")
+    seen = "CREATE TABLE {} AS SELECT current_setting('lock_timeout') AS v;\n"
+    d = make_migrations({"1_a.up.sql": seen.format("a"), "2_b.up.sql": seen.format("b")})
+    r = run_cli(with_query(pg.url, "lock_timeout=7s"), d, "--json", "up", "--file-lock-timeout", "0.5")
     assert r.code == 0, r.stderr
     assert r.json()["retries"] == []
-    assert {"a", "b"} <= pg.tables()
+    assert pg.query(f"SELECT v FROM {pg.ref('a')} UNION ALL SELECT v FROM {pg.ref('b')}") \
+        == [("500ms",), ("500ms",)]
 
 
 @pytest.mark.parametrize("value", ["-1", "x"])

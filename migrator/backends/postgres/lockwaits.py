@@ -35,13 +35,20 @@ class PgLockWaits:
 
     def __init__(self, session: PgSession) -> None:
         self.session = session  # its connection is read each time: reconnect() replaces it
-        # the URL's lock_timeout, else the server's "never"
-        self.default = session.settings.lock_timeout or "0"
+        self._saved: str | None = None  # the session's value before the first set
         self._seen: list[Blocker] = []
 
     def set_lock_timeout(self, seconds: float | None) -> None:
-        value = self.default if seconds is None else f"{max(int(seconds * 1000), 1)}ms"
-        self.session.conn.execute("SELECT set_config('lock_timeout', %s, false)", (value,))
+        conn = self.session.conn
+        if seconds is None:
+            if self._saved is not None:
+                conn.execute("SELECT set_config('lock_timeout', %s, false)", (self._saved,))
+            return
+        if self._saved is None:  # the URL's, a role's or the server's: put back after
+            row = conn.execute("SELECT current_setting('lock_timeout')").fetchone()
+            self._saved = str(row[0]) if row else "0"
+        conn.execute("SELECT set_config('lock_timeout', %s, false)",
+                     (f"{max(int(seconds * 1000), 1)}ms",))
 
     def is_lock_timeout(self, error: DbError) -> bool:
         return error.code == LOCK_NOT_AVAILABLE

@@ -96,7 +96,8 @@ def test_each_file_runs_under_the_file_lock_timeout(
 ) -> None:
     seen = "CREATE TABLE {} AS SELECT current_setting('lock_timeout') AS v;\n"
     d = make_migrations({"1_a.up.sql": seen.format("a"), "2_b.up.sql": seen.format("b")})
-    r = run_cli(with_query(pg.url, "lock_timeout=7s"), d, "--json", "up", "--file-lock-timeout", "0.5")
+    r = run_cli(with_query(pg.url, "lock_timeout=7s"), d, "--json", "up",
+                "--file-lock-timeout", "0.5")
     assert r.code == 0, r.stderr
     assert r.json()["retries"] == []
     assert pg.query(f"SELECT v FROM {pg.ref('a')} UNION ALL SELECT v FROM {pg.ref('b')}") \

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -37,6 +37,7 @@ from migrator.progress import DOWN, UP, Progress, StepResult
 from migrator.state import AppliedMigration, utc_now, validate_table_name
 
 if TYPE_CHECKING:
+    from migrator.lockretry import LockWait, RetryPolicy
     from migrator.placeholders import Variable
     from migrator.prepared import Prepared
 
@@ -187,7 +188,10 @@ class Migrator:
                 refuse_unfinished(backend.journal)
             yield backend
 
-    def _run_all(self, backend: Backend, items: list[Prepared], direction: str) -> RunResult:
+    def _run_all(
+        self, backend: Backend, items: list[Prepared], direction: str,
+        retry: tuple[RetryPolicy, Callable[[LockWait], None]] | None = None,
+    ) -> RunResult:
         from migrator.engine import run
 
         result = RunResult(direction)
@@ -195,7 +199,12 @@ class Migrator:
         progress.run_started(direction, len(items))
         for item in items:
             try:
-                result.steps.append(run(backend, item, progress))
+                if retry is None:
+                    result.steps.append(run(backend, item, progress))
+                else:
+                    from migrator.lockretry import run_retrying
+
+                    result.steps.append(run_retrying(backend, item, progress, *retry))
             except MigrationFailed as exc:
                 exc.completed = result.done
                 raise self._masked(exc) from exc.__cause__
@@ -251,9 +260,12 @@ class Migrator:
     def up(
         self, *, to: str | None = None, allow_modified: bool = False,
         allow_out_of_order: bool = False, single_transaction: bool = False,
+        lock_retries: RetryPolicy | None = None,
+        on_lock_wait: Callable[[LockWait], None] | None = None,
     ) -> RunResult:
         """Apply pending migrations, then re-run the repeatables that changed;
-        ``single_transaction``: all of them or none."""
+        ``single_transaction``: all of them or none. ``lock_retries``: a file that
+        times out waiting for a lock is retried (``on_lock_wait`` hears of each wait)."""
         started = time.perf_counter()
         migrations = self._discovered()
         # Split and check the pending files read-only first: an invalid file must
@@ -265,6 +277,9 @@ class Migrator:
 
         if single_transaction:
             check_group(checked)
+            if lock_retries is not None and lock_retries.active:
+                raise ConfigError("--lock-retries and --file-lock-timeout work file by file "
+                                  "and do not apply to --single-transaction; nothing was run")
         with self._writing() as backend:
             items = self._up_items(backend, migrations, to, allow_modified, allow_out_of_order,
                                    checked)
@@ -276,7 +291,10 @@ class Migrator:
                 except MigrationFailed as exc:
                     raise self._masked(exc) from exc.__cause__
             else:
-                result = self._run_all(backend, items, UP)
+                retry = None
+                if lock_retries is not None and lock_retries.active:
+                    retry = (lock_retries, on_lock_wait or (lambda wait: None))
+                result = self._run_all(backend, items, UP, retry)
         return result.timed(started)
 
     def down(

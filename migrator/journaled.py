@@ -78,6 +78,7 @@ class Journaled:
                 continue
             if self.run_from:
                 self._commit_run(item, stmt.index)
+            first_commit = not self.journaled  # nothing of the file has committed yet
             self._mark(item, stmt.index)
             if role is None:  # LOCK TABLES: a transaction would release the locks, and
                 grouping, self.frozen = False, True  # other tables cannot be written
@@ -87,6 +88,8 @@ class Journaled:
                 db_error = backend.describe_error(exc)
                 if db_error is None:
                     raise
+                if first_commit and _lock_timeout(backend, db_error):
+                    raise self._waited(item, stmt, db_error) from exc
                 # under LOCK TABLES this write fails; the entry, still 'running' at the
                 # LOCK statement, stops later runs all the same
                 with contextlib.suppress(Exception) if self.frozen else nullcontext():
@@ -98,6 +101,17 @@ class Journaled:
             self._mark(item, total)
             journal.journal_failed(m.version, total, error.message)
             raise journal_failure(item, None, error)
+
+    def _waited(self, item: Prepared, stmt: Statement, db_error: DbError) -> MigrationFailed:
+        """A lock wait timed out before the statement did anything, and nothing before
+        it had committed: the entry goes, and the file is as if never run (retryable)."""
+        with contextlib.suppress(Exception):  # if it stays, repair says what to do
+            self.journal.journal_clear(item.migration.version)
+        self.journaled = False
+        return failure(item, stmt, item.total, db_error,
+                       "it timed out waiting for a lock and changed nothing, and no statement "
+                       "before it had committed: the database is as it was before this file",
+                       atomic=True)
 
     def _mark(self, item: Prepared, index: int) -> None:
         """The journal says statements before ``index`` committed (inside the open
@@ -178,6 +192,10 @@ class Journaled:
             self.journal.journal_failed(item.migration.version, item.total,
                                         f"the COMMIT of its bookkeeping row failed: {db_error}")
         return journal_failure(item, None, db_error)
+
+
+def _lock_timeout(backend: Backend, db_error: DbError) -> bool:
+    return backend.lock_waits is not None and backend.lock_waits.is_lock_timeout(db_error)
 
 
 def refuse_unfinished(journal: Journal) -> None:

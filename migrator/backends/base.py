@@ -44,6 +44,7 @@ class Backend(Protocol):
     # Typed capabilities: None where the backend has none.
     journal: Journal | None  # durable per-statement progress (MySQL)
     span_runner: SpanRunner | None  # runs a file's statements in a loop of its own
+    lock_waits: LockWaits | None  # a per-file lock timeout and who blocks it (servers)
 
     def split(self, text: str) -> Iterator[Statement]:
         """Statements in the dialect this backend runs."""
@@ -167,6 +168,48 @@ class SpanRunner(Protocol):
         ended the transaction (checked after each statement of a transactional file).
         ``tick(done)``, when given, is called now and then (never per statement) with
         how many statements are done, for a progress line."""
+        ...
+
+
+class Blocker(NamedTuple):
+    """A session holding a lock a migration waits for, as the server names it."""
+
+    pid: int
+    user: str
+    seconds: float  # how long its transaction (or statement) has been running
+    query: str  # its current or last statement
+
+    def to_json(self) -> dict[str, object]:
+        return {"pid": self.pid, "user": self.user, "seconds": round(self.seconds, 1),
+                "query": self.query}
+
+    def __str__(self) -> str:
+        first = self.query.strip().splitlines()[0][:120] if self.query.strip() else "(idle)"
+        return f"pid {self.pid} ({self.user or 'unknown user'}, {self.seconds:.1f}s): {first}"
+
+
+class LockWaits(Protocol):
+    """Lock waits on a busy server: a short per-file timeout, and who blocks.
+
+    A migration that waits behind a long transaction queues every later
+    query on that table behind itself; a short timeout with retries (``up
+    --lock-retries``) fails fast instead, and says whom it waited for.
+    """
+
+    def set_lock_timeout(self, seconds: float | None) -> None:
+        """How long one statement may wait for a lock; None: back to the URL's value."""
+        ...
+
+    def is_lock_timeout(self, error: DbError) -> bool:
+        """This error is a lock wait that timed out (PostgreSQL 55P03, MySQL 1205)."""
+        ...
+
+    def watch(self) -> AbstractContextManager[None]:
+        """Around one attempt: a second connection notes who blocks this session."""
+        ...
+
+    def blockers(self) -> list[Blocker]:
+        """The blocking sessions seen during the last ``watch``, newest sighting."""
         ...
 
 

@@ -9,6 +9,7 @@ from migrator.errors import ExitCode
 if TYPE_CHECKING:
     from migrator.api import Migrator, RunResult
     from migrator.cli.context import Context
+    from migrator.lockretry import LockWait
     from migrator.progress import StepResult
 
 RUN_EXITS = (
@@ -44,11 +45,36 @@ class UpOptions(NamedTuple):
     dump: str | None
     wait: bool
     wait_timeout: float
+    lock_retries: int
+    file_lock_timeout: float | None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "UpOptions":
         return cls(args.to, args.dry_run, args.allow_modified, args.allow_out_of_order,
-                   args.single_transaction, args.dump, args.wait, args.wait_timeout)
+                   args.single_transaction, args.dump, args.wait, args.wait_timeout,
+                   args.lock_retries, args.file_lock_timeout)
+
+
+def _retries(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < 31_536_000:
+        raise argparse.ArgumentTypeError("must be more than 0 and less than a year")
+    return value
 
 
 def _up_parser(p: argparse.ArgumentParser) -> None:
@@ -66,6 +92,15 @@ def _up_parser(p: argparse.ArgumentParser) -> None:
                         "(as 'migrator wait')")
     p.add_argument("--wait-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="with --wait, give up after this long (default 60)")
+    p.add_argument("--lock-retries", type=_retries, default=0, metavar="N",
+                   help="a file whose statement times out waiting for a lock (PostgreSQL "
+                        "55P03, MySQL 1205) is rolled back and tried again, with a jittered "
+                        "doubling pause, up to N times; each wait names the blocking "
+                        "sessions (default 0: fail at once)")
+    p.add_argument("--file-lock-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="how long one statement of a file may wait for a lock (PostgreSQL "
+                        "lock_timeout, MySQL lock_wait_timeout); default: the URL's "
+                        "lock_timeout / lock_wait_timeout, else the server's")
 
 
 class DownOptions(NamedTuple):
@@ -167,13 +202,27 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
         wait_for_server(ctx, m, opts.wait_timeout)
     if opts.dry_run:
         return _dry_run(ctx, m, "up", opts)
+    policy, waits = None, []
+    if opts.lock_retries or opts.file_lock_timeout is not None:
+        from migrator.lockretry import RetryPolicy
+
+        policy = RetryPolicy(opts.lock_retries, opts.file_lock_timeout)
+
+    def waited(wait: "LockWait") -> None:
+        waits.append(wait)
+        ctx.reporter.say(wait.describe(opts.lock_retries))
+
     result = m.up(to=opts.to, allow_modified=opts.allow_modified,
                   allow_out_of_order=opts.allow_out_of_order,
-                  single_transaction=opts.single_transaction)
+                  single_transaction=opts.single_transaction,
+                  lock_retries=policy, on_lock_wait=waited)
     _summary(ctx, result, "applied")
     _write_dump(ctx, m, opts.dump)
     if ctx.json:
-        dump_json({"applied": _steps_json(result.steps)})
+        document: dict[str, object] = {"applied": _steps_json(result.steps)}
+        if policy is not None:
+            document["retries"] = [w.to_json() for w in waits]
+        dump_json(document)
     return ExitCode.OK
 
 
@@ -213,6 +262,7 @@ COMMANDS: dict[str, Command] = {
             "migrator up --to 20260101120000      # stop after this version",
             "migrator up --dry-run                # print the SQL; change nothing",
             "migrator up --wait --wait-timeout 30 # in a container: wait for the server",
+            "migrator up --lock-retries 5 --file-lock-timeout 2  # busy server: fail fast, retry",
             "migrator migrate                     # dbmate's name for 'up'",
         ),
         exits=(*RUN_EXITS, ("2", "usage or configuration error, or (--wait) the server "

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from migrator.backends.base import Journal, SpanRunner, transaction
+from migrator.backends.base import Journal, LockWaits, SpanRunner, transaction
 from migrator.backends.duckdb.split import split, statement_bounds
 from migrator.backends.duckdb.url import MEMORY
 from migrator.backends.rows import RowStore
@@ -76,6 +76,7 @@ class DuckdbBackend(RowStore):
     transactional_ddl = True
     journal: Journal | None = None
     span_runner: SpanRunner | None = None
+    lock_waits: LockWaits | None = None  # one process holds the file
 
     def __init__(self, path: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         self.path = path

@@ -25,8 +25,9 @@ from collections.abc import Iterator
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import ER, SERVER_STATUS  # type: ignore[import-untyped]
 
-from migrator.backends.base import Catalog, Journal, SpanRunner, Unfinished
+from migrator.backends.base import Catalog, Journal, LockWaits, SpanRunner, Unfinished
 from migrator.backends.mysql.connection import MysqlConnection, galera_refusal
+from migrator.backends.mysql.lockwaits import MysqlLockWaits
 from migrator.backends.mysql.split import is_cut_stored_program, split, statement_bounds
 from migrator.errors import ConfigError, DbError, LockError
 from migrator.splitting import Statement
@@ -50,6 +51,7 @@ class MysqlBackend(MysqlConnection):
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         super().__init__(url, table=table, busy_timeout=busy_timeout)
         self.journal: Journal | None = self
+        self.lock_waits: LockWaits | None = MysqlLockWaits(self)
         self.readonly = readonly
         self.last_sql = ""  # the statement describe_error explains
 

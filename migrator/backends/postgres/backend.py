@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 
 import psycopg
 
-from migrator.backends.base import TICK_MASK, Backend, Catalog, SpanRunner
+from migrator.backends.base import TICK_MASK, Backend, Catalog, LockWaits, SpanRunner
 from migrator.backends.postgres import wire
+from migrator.backends.postgres.lockwaits import PgLockWaits
 from migrator.backends.postgres.session import PgSession
 
 
@@ -19,6 +20,7 @@ class PostgresBackend(PgSession):
     def __init__(self, url: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         super().__init__(url, table=table, readonly=readonly, busy_timeout=busy_timeout)
         self.span_runner: SpanRunner | None = self
+        self.lock_waits: LockWaits | None = PgLockWaits(self)
 
     def run_spans(
         self, text: str, offsets: Sequence[int], ends: Sequence[int], transactional: bool,

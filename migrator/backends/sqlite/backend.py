@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from migrator.backends.base import TICK_MASK, Catalog, Journal, SpanRunner, transaction
+from migrator.backends.base import (
+    TICK_MASK,
+    Catalog,
+    Journal,
+    LockWaits,
+    SpanRunner,
+    transaction,
+)
 from migrator.backends.rows import RowStore
 from migrator.errors import ConfigError, DbError, LockError
 from migrator.state import COLUMNS, StateSql, is_ours
@@ -40,6 +47,7 @@ class SqliteBackend(RowStore):
     name = "sqlite"
     transactional_ddl = True
     journal: Journal | None = None
+    lock_waits: LockWaits | None = None  # one writer; busy_timeout is its wait
 
     def __init__(self, path: str, *, table: str, readonly: bool, busy_timeout: float) -> None:
         self.path = path

@@ -16,19 +16,18 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pymysql  # type: ignore[import-untyped]
 
 from migrator.backends.base import Blocker
+from migrator.backends.lockwatch import POLL, BlockerWatch
 from migrator.errors import DbError
 
 if TYPE_CHECKING:
     from migrator.backends.mysql.connection import MysqlConnection
 
 LOCK_WAIT_TIMEOUT = "1205"
-_POLL = 0.05
 _ROW_BLOCKERS = (
     "SELECT b.trx_mysql_thread_id FROM information_schema.innodb_lock_waits w "
     "JOIN information_schema.innodb_trx b ON b.trx_id = w.blocking_trx_id "
@@ -62,13 +61,13 @@ _DESCRIBE = (
 )
 
 
-class MysqlLockWaits:
+class MysqlLockWaits(BlockerWatch):
     """The ``LockWaits`` capability over a backend's connection."""
 
     def __init__(self, owner: MysqlConnection) -> None:
+        super().__init__()
         self.owner = owner
         self._saved: tuple[int, int] | None = None  # the session's values before the first set
-        self._seen: list[Blocker] = []
 
     def _execute(self, sql: str, args: tuple[Any, ...] | None = None) -> list[tuple[Any, ...]]:
         with self.owner.conn.cursor() as cur:
@@ -92,22 +91,8 @@ class MysqlLockWaits:
     def is_lock_timeout(self, error: DbError) -> bool:
         return error.code.split(" ")[0] == LOCK_WAIT_TIMEOUT
 
-    def blockers(self) -> list[Blocker]:
-        return list(self._seen)
-
-    @contextlib.contextmanager
-    def watch(self) -> Iterator[None]:
-        self._seen = []
-        stop = threading.Event()
-        thread = int(self.owner.conn.thread_id())
-        watcher = threading.Thread(target=self._poll, args=(thread, stop), name="lock-watch",
-                                   daemon=True)
-        watcher.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            watcher.join(timeout=2.0)
+    def _session_id(self) -> int:
+        return int(self.owner.conn.thread_id())
 
     def _poll(self, thread: int, stop: threading.Event) -> None:
         """Until ``stop``: note the sessions blocking ``thread``, keeping the last seen."""
@@ -115,7 +100,7 @@ class MysqlLockWaits:
             conn = self.owner.connect(timeout=5)
             try:
                 with conn.cursor() as cur:
-                    while not stop.wait(_POLL):
+                    while not stop.wait(POLL):
                         ids = _blocking(cur, thread)
                         if ids:
                             cur.execute(_DESCRIBE.format(", ".join(["%s"] * len(ids))),

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import psycopg
 
 from migrator.backends.base import Blocker
+from migrator.backends.lockwatch import POLL, BlockerWatch
 from migrator.errors import DbError
 
 if TYPE_CHECKING:
     from migrator.backends.postgres.session import PgSession
 
 LOCK_NOT_AVAILABLE = "55P03"
-_POLL = 0.05
 _BLOCKERS = (
     "SELECT a.pid, coalesce(a.usename, ''), "
     "extract(epoch FROM now() - coalesce(a.xact_start, a.query_start, a.backend_start))"
@@ -30,13 +29,13 @@ _BLOCKERS = (
 )
 
 
-class PgLockWaits:
+class PgLockWaits(BlockerWatch):
     """The ``LockWaits`` capability over a session's connection."""
 
     def __init__(self, session: PgSession) -> None:
+        super().__init__()
         self.session = session  # its connection is read each time: reconnect() replaces it
         self._saved: str | None = None  # the session's value before the first set
-        self._seen: list[Blocker] = []
 
     def set_lock_timeout(self, seconds: float | None) -> None:
         conn = self.session.conn
@@ -53,29 +52,15 @@ class PgLockWaits:
     def is_lock_timeout(self, error: DbError) -> bool:
         return error.code == LOCK_NOT_AVAILABLE
 
-    def blockers(self) -> list[Blocker]:
-        return list(self._seen)
-
-    @contextlib.contextmanager
-    def watch(self) -> Iterator[None]:
-        self._seen = []
-        stop = threading.Event()
-        pid = self.session.conn.info.backend_pid
-        watcher = threading.Thread(target=self._poll, args=(pid, stop), name="lock-watch",
-                                   daemon=True)
-        watcher.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            watcher.join(timeout=2.0)
+    def _session_id(self) -> int:
+        return int(self.session.conn.info.backend_pid)
 
     def _poll(self, pid: int, stop: threading.Event) -> None:
         """Until ``stop``: note the sessions blocking ``pid``, keeping the last seen."""
         with contextlib.suppress(psycopg.Error), \
                 psycopg.connect(self.session.settings.conninfo, autocommit=True, connect_timeout=5,
                                 application_name="migrator lock watch") as conn:
-            while not stop.wait(_POLL):
+            while not stop.wait(POLL):
                 rows = conn.execute(_BLOCKERS, (pid,)).fetchall()
                 if rows:
                     self._seen = [Blocker(int(r[0]), str(r[1]), float(r[2] or 0), str(r[3]))

@@ -73,15 +73,19 @@ def is_command(name: str) -> bool:
     return name in catalog.COMMANDS or name in catalog.CANONICAL
 
 
-def build_parser(only: str | None = None, *, summary: bool = False) -> argparse.ArgumentParser:
+def build_parser(
+    only: str | None = None, *, summary: bool = False, printing: bool = False
+) -> argparse.ArgumentParser:
     """The parser of every command; with ``only``, a slim one that knows just that command.
 
     The slim parser never prints or exits (it raises Fallback instead): it is
     only a shortcut for :func:`parse_args`, and each command's own options are
     built by the same code in both. With ``summary``, the sub-parsers are
     empty: enough for ``migrator --help``, which lists only names and help.
+    With ``printing``, the parser of ``only`` prints and exits as the full
+    one does: ``migrator status --help`` needs no other command's module.
     """
-    parser = (Parser if only is None else SlimParser)(
+    parser = (Parser if only is None or printing else SlimParser)(
         prog="migrator",
         description="Apply plain-SQL migrations, one transaction per file.",
         epilog="exit codes: 0 done, 1 migration failed (or status --exit-code found pending), "
@@ -162,6 +166,8 @@ def parse_args(argv: Sequence[str], *, fast: bool = True) -> argparse.Namespace:
     if fast and _HELP & set(argv) and set(argv) <= _SUMMARY_TOKENS:
         return build_parser(summary=True).parse_args(argv)  # prints the help and exits
     guess = guess_command(argv) if fast else None
+    if guess is not None and _HELP & set(argv):
+        return build_parser(only=guess, printing=True).parse_args(argv)  # help, then exit
     if guess is not None:
         try:
             args = build_parser(only=guess).parse_args(argv)

@@ -33,6 +33,12 @@ REPEATABLE = re.compile(rf"^R_{_NAME}\.(?P<direction>up|down)\.sql\Z")
 REPEATABLE_DIRECTORY = re.compile(rf"^R_{_NAME}\Z")
 
 
+
+def label_of(version: str, name: str) -> str:
+    """How messages name a migration: ``version_name``, or ``R_name`` for a repeatable
+    (whose version already holds its name)."""
+    return version if version.startswith(REPEATABLE_PREFIX) else f"{version}_{name}"
+
 class Migration(NamedTuple):
     """One migration: its identity and the decoded up/down files.
 
@@ -48,7 +54,7 @@ class Migration(NamedTuple):
 
     @property
     def label(self) -> str:
-        return self.version if self.repeatable else f"{self.version}_{self.name}"
+        return label_of(self.version, self.name)
 
     @property
     def repeatable(self) -> bool:

@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, nullcontext
 from migrator.backends.base import Backend, Journal
 from migrator.errors import DbError, MigrationFailed, UnfinishedMigration
 from migrator.failures import commit_failed, failure
-from migrator.files import REPEATABLE_PREFIX
+from migrator.files import label_of
 from migrator.prepared import Prepared, statements_of
 from migrator.progress import UP, Progress
 from migrator.runloop import committing
@@ -206,7 +206,7 @@ def refuse_unfinished(journal: Journal) -> None:
     lines = ["a migration did not finish, so nothing was run:"]
     for u in rows:
         what = ("failed at" if u.status == "failed" else "was running (its process stopped) at")
-        label = u.version if u.version.startswith(REPEATABLE_PREFIX) else f"{u.version}_{u.name}"
+        label = label_of(u.version, u.name)
         lines.append(f"  {label} ({u.direction}) {what} statement {u.statement} "
                      f"of {u.total}, started {u.started_at}")
         run = _ROLLED_BACK.match(u.message)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from migrator.files import label_of
 from migrator.plan import APPLIED, MISSING, MODIFIED, PENDING, Entry
 from migrator.progress import Progress, StepResult
 from migrator.state import sql_literal
@@ -127,7 +128,7 @@ class Reporter(Progress):
             if step.duration_ms < PROGRESS_AFTER * 1000:
                 return  # a long file keeps its line: where the time went stays on screen
         verb = "applied" if step.direction == "up" else "rolled back"
-        label = step.version if step.version.startswith("R_") else f"{step.version}_{step.name}"
+        label = label_of(step.version, step.name)
         plural = "" if step.statements == 1 else "s"
         self.say(
             f"{self.paint(verb, 'green')} {label} "

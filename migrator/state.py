@@ -148,3 +148,21 @@ def applied_inserts(
     return [f"INSERT INTO {state.qualified} ({columns}) VALUES "
             f"({sql_literal(v)}, {sql_literal(n)}, {sql_literal(c)}, {now}, 0);"
             for v, n, c in rows]
+
+
+def render_dump(body: str, create: str, state: StateSql, applied: Iterable[AppliedMigration],
+                now: str) -> str:
+    """A server's dump: the header, the schema ``body``, then the bookkeeping table's
+    ``create`` and one INSERT per applied migration."""
+    out = [DUMP_HEADER, "", body.strip("\n"), "", "-- applied migrations", create + ";"]
+    out.extend(applied_inserts(state, ((r.version, r.name, r.checksum) for r in applied), now))
+    return "\n".join(out) + "\n"
+
+
+def squeeze(lines: Iterable[str]) -> str:
+    """Blank-line runs left where a dump tool's noise was removed collapse to one."""
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1].strip()):
+            out.append(line.rstrip())
+    return "\n".join(out)

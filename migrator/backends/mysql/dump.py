@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from migrator.backends.mysql.walker import AUTO_INCREMENT, own_tables, walk
 from migrator.errors import ConfigError
 from migrator.files import version_key
-from migrator.state import DUMP_HEADER, AppliedMigration, StateSql, applied_inserts
+from migrator.state import StateSql, render_dump, squeeze
 
 if TYPE_CHECKING:
     from migrator.backends.mysql.connection import MysqlConnection
@@ -32,13 +32,7 @@ def dump(backend: MysqlConnection) -> str:
     state = StateSql(backend.sql.bare_name, quote_char="`")
     body = _body(backend, state.bare_name)
     create = state.create("VARCHAR(255)", "VARCHAR(191)") + " ENGINE=InnoDB"
-    return _render(body, create, state, applied)
-
-
-def _render(body: str, create: str, state: StateSql, applied: list[AppliedMigration]) -> str:
-    out = [DUMP_HEADER, "", body.strip("\n"), "", "-- applied migrations", create + ";"]
-    out.extend(applied_inserts(state, ((r.version, r.name, r.checksum) for r in applied), NOW))
-    return "\n".join(out) + "\n"
+    return render_dump(body, create, state, applied, NOW)
 
 
 def _body(backend: MysqlConnection, bare: str) -> str:
@@ -57,7 +51,7 @@ def _body(backend: MysqlConnection, bare: str) -> str:
     # the password goes in the environment, not argv, which 'ps' shows everyone
     env = {**os.environ, "MYSQL_PWD": str(p.get("password") or "")}
     text = _run(argv, env, os.path.basename(tool))
-    return _squeeze([AUTO_INCREMENT.sub("", ln) for ln in text.splitlines()])
+    return squeeze([AUTO_INCREMENT.sub("", ln) for ln in text.splitlines()])
 
 
 def _run(argv: list[str], env: dict[str, str], tool: str) -> str:
@@ -70,15 +64,6 @@ def _run(argv: list[str], env: dict[str, str], tool: str) -> str:
         detail = " ".join(proc.stderr.split())[:500]
         raise ConfigError(f"{tool} failed (exit {proc.returncode}): {detail}")
     return proc.stdout
-
-
-def _squeeze(lines: list[str]) -> str:
-    """Blank-line runs left where noise was removed collapse to one."""
-    out: list[str] = []
-    for line in lines:
-        if line.strip() or (out and out[-1].strip()):
-            out.append(line.rstrip())
-    return "\n".join(out)
 
 
 def _show_create(backend: MysqlConnection) -> str:

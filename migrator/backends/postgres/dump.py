@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from migrator.backends.postgres import tools
 from migrator.backends.postgres.tools import ident
 from migrator.files import version_key
-from migrator.state import DUMP_HEADER, AppliedMigration, StateSql, applied_inserts
+from migrator.state import StateSql, render_dump, squeeze
 
 if TYPE_CHECKING:
     from migrator.backends.postgres.session import PgSession
@@ -34,22 +34,7 @@ def dump_text(backend: PgSession, schema: str) -> str:
     create = state.create()
     if table_schema != schema:
         create = f"CREATE SCHEMA IF NOT EXISTS {ident(table_schema)};\n{create}"
-    return _render(body, create, state, applied)
-
-
-def _render(body: str, create: str, state: StateSql, applied: list[AppliedMigration]) -> str:
-    out = [DUMP_HEADER, "", body.strip("\n"), "", "-- applied migrations", create + ";"]
-    out.extend(applied_inserts(state, ((r.version, r.name, r.checksum) for r in applied), NOW))
-    return "\n".join(out) + "\n"
-
-
-def squeeze(lines: list[str]) -> str:
-    """Blank-line runs left where noise was removed collapse to one."""
-    out: list[str] = []
-    for line in lines:
-        if line.strip() or (out and out[-1].strip()):
-            out.append(line.rstrip())
-    return "\n".join(out)
+    return render_dump(body, create, state, applied, NOW)
 
 
 def _body(backend: PgSession, schema: str, bare: str) -> str:

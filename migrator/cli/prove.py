@@ -28,8 +28,8 @@ class CheckOptions(NamedTuple):
 def _check_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="warnings fail too (exit 2)")
     p.add_argument("--dialect", metavar="NAME",
-                   help="split as sqlite, postgres or mysql does; default: the URL's, else "
-                        "sqlite [config: dialect]")
+                   help="split and lint as this database does (a backend's name, e.g. "
+                        "postgres); default: the URL's, else sqlite [config: dialect]")
     p.add_argument("--format", choices=("text", "json", "github", "sarif"),
                    help="text (path:line:col: severity RULE message), json (as --json), "
                         "github (workflow annotations) or sarif (2.1.0, code scanning)")

@@ -54,6 +54,14 @@ class LineCounter:
         return self._line
 
 
+def statements_of(
+    text: str, bounds: Iterable[tuple[int, int, int]]
+) -> Iterator[Statement]:
+    """Statements from a dialect's ``(first, end, line)`` splitter: its ``split``."""
+    for index, (first, end, line) in enumerate(bounds, start=1):
+        yield Statement(index, line, text[first:end], first)
+
+
 def bounds_of(statements: Iterable[Statement]) -> Iterator[tuple[int, int, int]]:
     """``(first, end, line)`` of statements from a splitter that makes Statements."""
     for stmt in statements:

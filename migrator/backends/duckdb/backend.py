@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from migrator.backends import splitter
 from migrator.backends.base import Journal, LockWaits, SpanRunner, transaction
-from migrator.backends.duckdb.split import split, statement_bounds
+from migrator.backends.duckdb import DIALECT
 from migrator.backends.duckdb.url import MEMORY
 from migrator.backends.rows import RowStore
 from migrator.errors import ConfigError, DbError, Interrupted, LockError, MigratorError
@@ -166,11 +167,15 @@ class DuckdbBackend(RowStore):
             self._conn = None
         self._in_tx = False
 
-    def split(self, text: str) -> Iterator[Statement]:
-        return split(text)
-
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        return statement_bounds(text)
+        """The dialect's splitter, through the registry: loaded on the first file cut
+        (status never cuts), a missing parser named with its extra."""
+        return splitter(DIALECT)(text)
+
+    def split(self, text: str) -> Iterator[Statement]:
+        from migrator.splitting import statements_of  # status never splits
+
+        return statements_of(text, self.statement_bounds(text))
 
     def catalog(self) -> Catalog:
         from migrator.backends.duckdb.catalog import DuckdbCatalog

@@ -25,10 +25,11 @@ from collections.abc import Iterator
 import pymysql  # type: ignore[import-untyped]
 from pymysql.constants import ER, SERVER_STATUS  # type: ignore[import-untyped]
 
+from migrator.backends import splitter
 from migrator.backends.base import Catalog, Journal, LockWaits, SpanRunner, Unfinished
+from migrator.backends.mysql import DIALECT
 from migrator.backends.mysql.connection import MysqlConnection, galera_refusal
 from migrator.backends.mysql.lockwaits import MysqlLockWaits
-from migrator.backends.mysql.split import is_cut_stored_program, split, statement_bounds
 from migrator.errors import ConfigError, DbError, LockError
 from migrator.splitting import Statement
 from migrator.state import COLUMNS, AppliedMigration, utc_now
@@ -64,10 +65,14 @@ class MysqlBackend(MysqlConnection):
     # -- splitting ------------------------------------------------------------
 
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        return statement_bounds(text)
+        """The dialect's splitter, through the registry: loaded on the first file cut
+        (status never cuts), a missing parser named with its extra."""
+        return splitter(DIALECT)(text)
 
     def split(self, text: str) -> Iterator[Statement]:
-        return split(text)
+        from migrator.splitting import statements_of  # status never splits
+
+        return statements_of(text, self.statement_bounds(text))
 
     # -- bookkeeping ----------------------------------------------------------
 
@@ -232,10 +237,13 @@ class MysqlBackend(MysqlConnection):
         name = _ER_NAMES.get(code) if code is not None else None
         shown = f"{code} ER_{name}" if name else str(code or type(exc).__name__)
         hint = None
-        if code == ER.PARSE_ERROR and is_cut_stored_program(self.last_sql):
-            hint = ("this stored program was cut at a ';' inside its body: put DELIMITER "
-                    "lines around it, as for the mysql client (DELIMITER // ... END // "
-                    "DELIMITER ;)")
+        if code == ER.PARSE_ERROR:
+            from migrator.backends.mysql.split import is_cut_stored_program
+
+            if is_cut_stored_program(self.last_sql):
+                hint = ("this stored program was cut at a ';' inside its body: put DELIMITER "
+                        "lines around it, as for the mysql client (DELIMITER // ... END // "
+                        "DELIMITER ;)")
         # 1021 disk full, 1114 table full, 1041 out of memory, 3 error writing a file
         resource = code in (3, 1021, 1041, 1114)
         return DbError(code=shown, message=message, hint=hint, resource=resource)

@@ -26,8 +26,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import pq
 
+from migrator.backends import splitter
 from migrator.backends.base import Journal, SpanRunner
-from migrator.backends.postgres import wire
+from migrator.backends.postgres import DIALECT, wire
 from migrator.backends.rows import RowStore
 from migrator.config import redact_url
 from migrator.errors import ConfigError, DbError, LockError, ServerUnavailable
@@ -147,14 +148,14 @@ class PgSession(RowStore):
             self.conn = self._connect()
 
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        with _needs_pglast():
-            from migrator.backends.postgres.split import statement_bounds
-        return statement_bounds(text)
+        """The dialect's splitter, through the registry: loaded on the first file cut
+        (status never cuts), a missing parser named with its extra."""
+        return splitter(DIALECT)(text)
 
     def split(self, text: str) -> Iterator[Statement]:
-        with _needs_pglast():
-            from migrator.backends.postgres.split import split
-        return split(text)
+        from migrator.splitting import statements_of  # status never splits
+
+        return statements_of(text, self.statement_bounds(text))
 
     # -- bookkeeping ----------------------------------------------------------
 
@@ -346,18 +347,6 @@ class PgSession(RowStore):
             "insert": f"INSERT INTO {self.sql.qualified} ({', '.join(COLUMNS)}) VALUES",
             "delete": f"DELETE FROM {self.sql.qualified} WHERE version =",
         }
-
-
-@contextlib.contextmanager
-def _needs_pglast() -> Iterator[None]:
-    """The splitter is imported when a file is cut: 'migrator status' never loads pglast."""
-    try:
-        yield
-    except ModuleNotFoundError as exc:
-        if exc.name is None or exc.name.startswith("migrator"):
-            raise
-        raise ConfigError(f"splitting PostgreSQL files needs {exc.name}, which is not "
-                          "installed: pip install 'migrator[postgres]'") from exc
 
 
 def _check_lengths(table: str, settings: PgSettings) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from migrator.backends import splitter
 from migrator.backends.base import (
     TICK_MASK,
     Catalog,
@@ -26,6 +27,7 @@ from migrator.backends.base import (
     transaction,
 )
 from migrator.backends.rows import RowStore
+from migrator.backends.sqlite import DIALECT
 from migrator.errors import ConfigError, DbError, LockError
 from migrator.state import COLUMNS, StateSql, is_ours
 
@@ -126,15 +128,15 @@ class SqliteBackend(RowStore):
             self._conn = None
 
     # The splitter is imported where it is used: status never splits.
-    def split(self, text: str) -> Iterator[Statement]:
-        from migrator.backends.sqlite.split import split_sqlite
-
-        return split_sqlite(text)
-
     def statement_bounds(self, text: str) -> Iterator[tuple[int, int, int]]:
-        from migrator.backends.sqlite.split import sqlite_bounds
+        """The dialect's splitter, through the registry: loaded on the first file cut
+        (status never cuts), a missing parser named with its extra."""
+        return splitter(DIALECT)(text)
 
-        return sqlite_bounds(text)
+    def split(self, text: str) -> Iterator[Statement]:
+        from migrator.splitting import statements_of  # status never splits
+
+        return statements_of(text, self.statement_bounds(text))
 
     # -- bookkeeping ----------------------------------------------------------
 

@@ -28,10 +28,11 @@ def shorten(sql: str) -> str:
 
 def failure(
     item: Prepared, stmt: Statement | None, total: int, db_error: DbError, state: str | None,
-    *, atomic: bool | None = None,
+    *, atomic: bool | None = None, next_step: str | None = None,
 ) -> MigrationFailed:
     """The report. ``state`` replaces the default line on what remains; without
-    ``atomic`` a given state means the file was not rolled back as a whole."""
+    ``atomic`` a given state means the file was not rolled back as a whole.
+    ``next_step`` replaces the default advice."""
     m, src = item.migration, item.source
     line = stmt.line if stmt else 0
     if atomic is None:
@@ -71,7 +72,7 @@ def failure(
         parts.extend("    " + ln for ln in info.sql.splitlines())
     parts.append(f"  database:  {db_error}")
     parts.append(f"  state:     {state}")
-    parts.append(f"  next:      {_next_step(item, info)}")
+    parts.append(f"  next:      {next_step or _next_step(item, info)}")
     return MigrationFailed(info, "\n".join(parts))
 
 

@@ -246,15 +246,14 @@ def journal_failure(
         ran += (f"; {_statements(*rolled_back)}, one transaction, were rolled back "
                 "(DDL commits at once on MySQL and cannot be rolled back)")
     v, command = item.migration.version, "up" if item.direction == UP else "down"
-    exc = failure(item, stmt, item.total, db_error,
-                  f"{ran}; recorded as failed, so runs stop until it is repaired")
     next_step = (
         f"make the database match the whole file or none of it, then record which with "
         f"'migrator repair {v} --applied' or 'migrator repair {v} --rolled-back', "
         f"then run 'migrator {command}' again"
     )
-    exc.args = (str(exc).rsplit("\n  next:", 1)[0] + f"\n  next:      {next_step}",)
-    return exc
+    return failure(item, stmt, item.total, db_error,
+                   f"{ran}; recorded as failed, so runs stop until it is repaired",
+                   next_step=next_step)
 
 
 def _statements(first: int, last: int) -> str:

@@ -78,10 +78,8 @@ COMMANDS: dict[str, Command] = {
         examples=("migrator check-order -u postgres://db/app",
                   "migrator check-order --json | jq .difference",
                   "migrator up --prove-order   # prove, then apply them if it holds"),
-        exits=(("0", "no pending migration is out of order, or the order does not change "
-                     "the schema"),
+        exits=(("0", "nothing is out of order, or the order does not change the schema"),
                ("1", "the applied migrations fail in a scratch space: nothing to compare"),
-               ("3", "the order changes the schema (the difference is printed), or an "
-                     "applied file changed or disappeared")),
+               ("3", "the order changes the schema (printed as a diff), or drift")),
     ),
 }

@@ -56,10 +56,10 @@ class OrderProof:
         if not self.late:
             return "no pending migration is out of order; nothing to prove"
         if self.equal:
-            return (f"order does not matter: {late} after the {len(self.applied)} applied "
-                    "migration(s) build the same schema as all of them in version order")
-        return (f"order matters: {late} after the {len(self.applied)} applied migration(s) "
-                "do not build the schema that version order builds")
+            return (f"order does not matter: applying {late} after the {len(self.applied)} "
+                    "applied migration(s) builds the same schema as version order")
+        return (f"order matters: applying {late} after the {len(self.applied)} applied "
+                "migration(s) does not build the schema that version order builds")
 
     def to_json(self) -> dict[str, object]:
         return {"ok": self.equal, "equal": self.equal,

@@ -45,7 +45,7 @@ def test_independent_pair_is_proven_and_applied(db: Db, tmp_path: Path) -> None:
     before = db.snapshot()
     r = migrator(db, d, "check-order")
     assert r.code == 0, r
-    assert r.stdout.startswith(f"order does not matter: {LATE}_late"), r
+    assert r.stdout.startswith(f"order does not matter: applying {LATE}_late"), r
     doc = migrator(db, d, "--json", "check-order").json()
     assert doc["ok"] is True and doc["difference"] is None and doc["compared"] == "schema"
     assert doc["applied"] == [FIRST, NEWEST]
@@ -70,7 +70,7 @@ def test_dependent_pair_is_refused_with_the_difference(db: Db, tmp_path: Path,
     r = migrator(db, d, "check-order")
     assert r.code == 3, r
     no_traceback(r)
-    assert r.stdout.startswith(f"order matters: {LATE}_late"), r
+    assert r.stdout.startswith(f"order matters: applying {LATE}_late"), r
     assert "--- schema: all in version order" in r.stdout
     assert "+++ schema: applied, then the out-of-order ones" in r.stdout
     changed = [ln for ln in r.stdout.splitlines() if ln[:1] in "+-" and ln[:3] not in

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from clihelp import migration
 
-from contract.backends import Db
+from contract.backends import Backend, Db
 from contract.kit import migrator, no_traceback
 
 FIRST, LATE, NEWEST = "20260101000000", "20260102000000", "20260103000000"
@@ -122,3 +122,16 @@ def test_missing_applied_file_is_drift(db: Db, tmp_path: Path) -> None:
         assert r.code == 3, (args, r)
         no_traceback(r)
         assert f"{FIRST}_create_a" in r.stderr and "missing" in r.stderr, r
+
+
+def test_view_over_star_follows_the_dialect(backend: Backend, db: Db, tmp_path: Path) -> None:
+    """PostgreSQL and MySQL expand ``*`` when the view is made, so the late view misses the
+    newer column only in version order; SQLite and DuckDB expand it when it is read."""
+    d = late_pair(db, tmp_path, "ALTER TABLE a ADD COLUMN x INTEGER;\n",
+                  "CREATE VIEW v AS SELECT * FROM a;\n")
+    r = migrator(db, d, "check-order")
+    no_traceback(r)
+    expands_when_made = backend.name in ("postgres", "mysql")
+    assert r.code == (3 if expands_when_made else 0), r
+    if expands_when_made:
+        assert "-- view v" in r.stdout and re.search(r"^\+.*\bx\b", r.stdout, re.M), r.stdout

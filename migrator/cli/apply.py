@@ -88,8 +88,8 @@ def _up_parser(p: argparse.ArgumentParser) -> None:
                    help="apply pending migrations older than the newest applied one")
     p.add_argument("--prove-order", action="store_true",
                    help="first prove on scratch spaces (as 'migrator check-order') that "
-                        "applying those now builds the schema version order builds; "
-                        "apply them only then")
+                        "applying those older migrations now builds the schema that version "
+                        "order builds, and apply them only then")
     p.add_argument("--single-transaction", action="store_true",
                    help="apply all pending migrations in one transaction: all or nothing")
     _dump_option(p)
@@ -168,7 +168,7 @@ def _dry_run(
 
     if isinstance(opts, UpOptions):
         items = m.plan_up(to=opts.to, allow_modified=opts.allow_modified,
-                          allow_out_of_order=late_ok or opts.allow_out_of_order)
+                          allow_out_of_order=late_ok)
     else:
         items = m.plan_down(steps=opts.steps, to=opts.to, everything=opts.all,
                             allow_modified=opts.allow_modified)

@@ -112,6 +112,8 @@ def test_applied_files_that_do_not_build_are_exit_1(tmp_path: Path) -> None:
     assert r.code == 1, r
     no_traceback(r)
     assert "cannot prove the order" in r.err and "made_elsewhere" in r.err, r
+    doc = run(tmp_path, "--json", "check-order")
+    assert doc.code == 1 and doc.json()["error"]["kind"] == "migration-failed", doc
 
 
 def test_to_limits_which_late_files_are_proven(tmp_path: Path) -> None:
@@ -123,6 +125,14 @@ def test_to_limits_which_late_files_are_proven(tmp_path: Path) -> None:
     assert r.code == 0, r
     assert applied(tmp_path / "app.db") == ["0", A, C]
     assert d.is_dir()
+
+
+def test_prove_order_json_carries_the_proof(tmp_path: Path) -> None:
+    late_b(tmp_path)
+    doc = run(tmp_path, "--json", "up", "--prove-order").json()
+    assert [m["version"] for m in doc["applied"]] == [B]
+    assert doc["order"]["equal"] is True
+    assert [m["version"] for m in doc["order"]["out_of_order"]] == [B]
 
 
 def test_prove_order_dry_run_prints_the_late_file_and_changes_nothing(tmp_path: Path) -> None:

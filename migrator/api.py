@@ -20,6 +20,7 @@ from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
 from migrator.errors import ConfigError, MigrationFailed
 from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover, discover_all
+from migrator.ordering import ProvenOrder, unexcused
 from migrator.plan import (
     MISSING,
     MODIFIED,
@@ -240,7 +241,7 @@ class Migrator:
 
     def plan_up(
         self, *, to: str | None = None, allow_modified: bool = False,
-        allow_out_of_order: bool = False,
+        allow_out_of_order: bool | ProvenOrder = False,
     ) -> list[Prepared]:
         """What ``up`` would run, checked and split, without writing anything."""
         found = self._discovered()
@@ -259,13 +260,14 @@ class Migrator:
 
     def up(
         self, *, to: str | None = None, allow_modified: bool = False,
-        allow_out_of_order: bool = False, single_transaction: bool = False,
+        allow_out_of_order: bool | ProvenOrder = False, single_transaction: bool = False,
         lock_retries: RetryPolicy | None = None,
         on_lock_wait: Callable[[LockWait], None] | None = None,
     ) -> RunResult:
         """Apply pending migrations, then re-run the repeatables that changed;
         ``single_transaction``: all of them or none. ``lock_retries``: a file that
-        times out waiting for a lock is retried (``on_lock_wait`` hears of each wait)."""
+        times out waiting for a lock is retried (``on_lock_wait`` hears of each wait).
+        ``allow_out_of_order``: True, or what ``migrator.dba.order.prove_order`` proved."""
         started = time.perf_counter()
         migrations = self._discovered()
         # Split and check the pending files read-only first: an invalid file must
@@ -423,7 +425,8 @@ class Migrator:
 
     def _up_items(
         self, backend: Backend, found: Discovered, to: str | None,
-        allow_modified: bool, allow_out_of_order: bool, checked: list[Prepared] | None = None,
+        allow_modified: bool, allow_out_of_order: bool | ProvenOrder,
+        checked: list[Prepared] | None = None,
     ) -> list[Prepared]:
         """Pending versioned files, then the repeatables due (see ``pending_up_to``)."""
         from migrator.prepared import prepare
@@ -432,8 +435,9 @@ class Migrator:
         if not allow_modified:
             check_drift(entries)
         targets = pending_up_to(entries, to)
-        if not allow_out_of_order:
-            check_order(entries, targets)
+        if allow_out_of_order is not True:  # a late file may opt in, or be proven harmless
+            proven = allow_out_of_order if isinstance(allow_out_of_order, ProvenOrder) else None
+            check_order(entries, unexcused(entries, targets, proven))
         pairs = [(e.migration, UP) for e in targets if e.migration is not None]
         done = {i.migration.version: i for i in checked or ()}  # split once, warn once
         todo = [(m, d) for m, d in pairs if m.version not in done]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from migrator.checksum import cosmetic_match
 from migrator.errors import ConfigError, DriftError, IrreversibleError
 from migrator.files import REPEATABLE_KEY, REPEATABLE_PREFIX, Migration, version_key
+from migrator.source import OUT_OF_ORDER_OK
 from migrator.state import AppliedMigration
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 APPLIED, PENDING, MODIFIED, MISSING = "applied", "pending", "modified", "missing"
 OUT_OF_ORDER = "out of order: older than the newest applied migration"
+OUT_OF_ORDER_OK_NOTE = "out of order, allowed by its out-of-order-ok directive"
 REPEATABLE = "repeatable"
 REPEATABLE_CHANGED = "repeatable, changed since it last ran"
 # A repeatable's file may go (its view dropped by a later migration): nothing to re-run.
@@ -110,7 +112,7 @@ def reconcile(
         if m.key not in seen:
             late = newest is not None and m.key < newest
             entries.append(Entry(m.version, m.name, PENDING, m.key, m, None,
-                                 OUT_OF_ORDER if late else None))
+                                 _late_note(m) if late else None))
     entries.sort(key=_BY_KEY)
     if repeatables or repeated:
         entries += _repeatable_entries(repeatables, repeated)
@@ -139,6 +141,11 @@ def _repeatable_entries(
 
 
 _BY_KEY = attrgetter("key", "version")  # a (key, version) tuple, built in C
+
+
+def _late_note(m: Migration) -> str:
+    """A late file that opted in is no drift: ``status --exit-code`` counts it as pending."""
+    return OUT_OF_ORDER_OK_NOTE if OUT_OF_ORDER_OK in m.up.directives else OUT_OF_ORDER
 
 
 def mark_unfinished(entries: list[Entry], unfinished: Sequence[Unfinished]) -> list[Entry]:
@@ -224,7 +231,8 @@ def check_order(entries: Sequence[Entry], targets: Sequence[Entry]) -> None:
         raise DriftError(
             f"pending migrations are older than the newest applied one ({newest_version}); "
             f"nothing was run:\n{names}\n"
-            "  hint: give them a newer version (rename the files), or pass "
+            "  hint: give them a newer version (rename the files), prove that the order does "
+            "not matter ('migrator check-order', 'up --prove-order'), or pass "
             "--allow-out-of-order to apply them anyway",
             [{"version": e.version, "file": e.file, "kind": "out-of-order"} for e in late],
         )

@@ -18,7 +18,8 @@ BOM = "\ufeff"
 NO_TRANSACTION = "no-transaction"
 FOREIGN_KEYS_OFF = "foreign-keys-off"
 PLACEHOLDERS = "placeholders"  # ${NAME} substitution when the file is prepared to run
-KNOWN_DIRECTIVES = (NO_TRANSACTION, FOREIGN_KEYS_OFF, PLACEHOLDERS)
+OUT_OF_ORDER_OK = "out-of-order-ok"  # may be applied after newer ones without the flag
+KNOWN_DIRECTIVES = (NO_TRANSACTION, FOREIGN_KEYS_OFF, PLACEHOLDERS, OUT_OF_ORDER_OK)
 ALLOW = "allow"  # '-- migrator: allow RULE-ID -- why', anywhere: see migrator.lint.suppress
 
 _DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)

@@ -23,7 +23,7 @@ from clihelp import VERSIONS, applied, clean_env, cli, no_traceback, run, tables
 
 COMMANDS = ["new", "up", "migrate", "down", "rollback", "redo", "status", "verify", "baseline",
             "unlock", "repair", "wait", "check", "test", "rehearse", "dump", "adopt", "convert",
-            "squash", "completion"]
+            "squash", "check-order", "completion"]
 
 
 @pytest.fixture

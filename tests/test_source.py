@@ -68,7 +68,7 @@ def test_unknown_directive_names_the_line() -> None:
     assert problem == FileProblem(
         "m.sql",
         "unknown directive '-- migrator: no-transactions' "
-        "(known: no-transaction, foreign-keys-off, placeholders)",
+        "(known: no-transaction, foreign-keys-off, placeholders, out-of-order-ok)",
         2,
     )
 

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from migrator.api import Migrator, RunResult
     from migrator.cli.context import Context
     from migrator.lockretry import LockWait
+    from migrator.ordering import ProvenOrder
     from migrator.progress import StepResult
 
 RUN_EXITS = (
@@ -47,12 +48,13 @@ class UpOptions(NamedTuple):
     wait_timeout: float
     lock_retries: int
     file_lock_timeout: float | None
+    prove_order: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "UpOptions":
         return cls(args.to, args.dry_run, args.allow_modified, args.allow_out_of_order,
                    args.single_transaction, args.dump, args.wait, args.wait_timeout,
-                   args.lock_retries, args.file_lock_timeout)
+                   args.lock_retries, args.file_lock_timeout, args.prove_order)
 
 
 def _retries(text: str) -> int:
@@ -84,6 +86,10 @@ def _up_parser(p: argparse.ArgumentParser) -> None:
                    help="run even if applied files changed or disappeared")
     p.add_argument("--allow-out-of-order", action="store_true",
                    help="apply pending migrations older than the newest applied one")
+    p.add_argument("--prove-order", action="store_true",
+                   help="first prove on scratch spaces (as 'migrator check-order') that "
+                        "applying those older migrations now builds the schema that version "
+                        "order builds, and apply them only then")
     p.add_argument("--single-transaction", action="store_true",
                    help="apply all pending migrations in one transaction: all or nothing")
     _dump_option(p)
@@ -154,14 +160,15 @@ def _summary(ctx: "Context", result: "RunResult", verb: str) -> None:
 
 
 def _dry_run(
-    ctx: "Context", m: "Migrator", items_of: str, opts: UpOptions | DownOptions
+    ctx: "Context", m: "Migrator", items_of: str, opts: UpOptions | DownOptions,
+    late_ok: "bool | ProvenOrder" = False,
 ) -> ExitCode:
     from migrator.backends import open_backend
     from migrator.output import dry_run_script, dump_json
 
     if isinstance(opts, UpOptions):
         items = m.plan_up(to=opts.to, allow_modified=opts.allow_modified,
-                          allow_out_of_order=opts.allow_out_of_order)
+                          allow_out_of_order=late_ok)
     else:
         items = m.plan_down(steps=opts.steps, to=opts.to, everything=opts.all,
                             allow_modified=opts.allow_modified)
@@ -200,8 +207,14 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
     m = ctx.migrator()
     if opts.wait:
         wait_for_server(ctx, m, opts.wait_timeout)
+    late_ok: bool | ProvenOrder = opts.allow_out_of_order
+    proof = None
+    if opts.prove_order and not late_ok:
+        from migrator.cli.order import proven_order
+
+        late_ok, proof = proven_order(ctx, m, opts.to, opts.allow_modified)
     if opts.dry_run:
-        return _dry_run(ctx, m, "up", opts)
+        return _dry_run(ctx, m, "up", opts, late_ok)
     policy, waits = None, []
     if opts.lock_retries or opts.file_lock_timeout is not None:
         from migrator.lockretry import RetryPolicy
@@ -212,8 +225,7 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
         waits.append(wait)
         ctx.reporter.say(wait.describe(opts.lock_retries))
 
-    result = m.up(to=opts.to, allow_modified=opts.allow_modified,
-                  allow_out_of_order=opts.allow_out_of_order,
+    result = m.up(to=opts.to, allow_modified=opts.allow_modified, allow_out_of_order=late_ok,
                   single_transaction=opts.single_transaction,
                   lock_retries=policy, on_lock_wait=waited)
     _summary(ctx, result, "applied")
@@ -222,6 +234,8 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
         document: dict[str, object] = {"applied": _steps_json(result.steps)}
         if policy is not None:
             document["retries"] = [w.to_json() for w in waits]
+        if proof is not None:
+            document["order"] = proof.to_json()
         dump_json(document)
     return ExitCode.OK
 
@@ -263,6 +277,7 @@ COMMANDS: dict[str, Command] = {
             "migrator up --dry-run                # print the SQL; change nothing",
             "migrator up --wait --wait-timeout 30 # in a container: wait for the server",
             "migrator up --lock-retries 5 --file-lock-timeout 2  # busy server: fail fast, retry",
+            "migrator up --prove-order            # late files: apply if the order is harmless",
             "migrator migrate                     # dbmate's name for 'up'",
         ),
         exits=(*RUN_EXITS, ("2", "usage or configuration error, or (--wait) the server "

@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("prove", "check every migration file for problems; no database needed"),
     "test": ("prove", "apply, roll back and re-apply each migration on a scratch database"),
     "rehearse": ("prove", "run 'up' on a temporary copy of the database, then discard it"),
+    "check-order": ("order", "prove on scratch spaces whether out-of-order migrations "
+                    "change the schema"),
     "dump": ("schema", "print the schema and applied versions as deterministic SQL"),
     "adopt": ("interop", "record what another tool applied as applied in migrator's table"),
     "convert": ("interop", "rewrite another tool's migration files into migrator's layout"),
@@ -60,6 +62,8 @@ def group(module: str) -> dict[str, Command]:
             from migrator.cli.interop import COMMANDS
         case "database":
             from migrator.cli.database import COMMANDS
+        case "order":
+            from migrator.cli.order import COMMANDS
         case _:
             raise KeyError(module)
     return COMMANDS

@@ -31,8 +31,8 @@ _NO_FILE = "-"
 _CONFLICT = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
 HASH_HINT = "after a deliberate change, run 'migrator hash' to rewrite {sum}"
 CONFLICT_HINT = (
-    "two branches each added migrations. Take the target branch's {sum} (in a merge: "
-    "git checkout --theirs {sum}; in a git rebase: --ours), then run 'migrator rebase "
+    "two branches each added migrations. Take the sum of the branch you merge "
+    "('git checkout main -- {sum}', your branch for main), then run 'migrator rebase "
     "VERSION...' for this branch's new migrations (README \"Branches\")"
 )
 

@@ -244,7 +244,7 @@ def test_branch_walkthrough_with_git_merge(branches: Path) -> None:
     assert f"CONFLICT (content): Merge conflict in migrations/{SUM_NAME}" in merge.stdout
     refused = run(root, "up")  # the conflict is seen before any deploy
     assert refused.code == 3 and "merge conflict markers" in refused.err, refused
-    git(root, "checkout", "--theirs", f"migrations/{SUM_NAME}")  # main's sum
+    git(root, "checkout", "main", "--", f"migrations/{SUM_NAME}")  # main's sum
     ok(cli(root, "rebase", "20200102000000"))
     git(root, "add", "-A", "migrations")
     git(root, "commit", "-q", "--no-edit")
@@ -261,7 +261,7 @@ def test_branch_walkthrough_with_git_rebase(branches: Path) -> None:
     replay = git(root, "rebase", "main", check=False)
     assert replay.returncode != 0
     assert f"migrations/{SUM_NAME}" in replay.stdout + replay.stderr
-    git(root, "checkout", "--ours", f"migrations/{SUM_NAME}")  # in a git rebase, main's side
+    git(root, "checkout", "main", "--", f"migrations/{SUM_NAME}")
     ok(cli(root, "rebase", "20200102000000"))
     git(root, "add", "-A", "migrations")
     git(root, "rebase", "--continue")
@@ -276,5 +276,5 @@ def test_rebase_with_a_sum_still_in_conflict_says_what_to_do(branches: Path) -> 
     git(root, "merge", "main", check=False)
     r = cli(root, "rebase", "20200102000000")
     assert r.code == 3, r
-    assert "git checkout --theirs" in r.err
+    assert "git checkout main -- migrations/migrations.sum" in r.err
     assert os.path.exists(root / "migrations" / "20200102000000_add_b.up.sql")

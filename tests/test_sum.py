@@ -199,7 +199,7 @@ def test_conflict_markers_name_the_branch_workflow(tmp_path: Path, hashed: Path)
         r = run(tmp_path, *args)
         assert r.code == 3, (args, r)
         assert "git merge conflict markers" in r.err
-        assert "git checkout --theirs migrations/migrations.sum" in r.err
+        assert "git checkout main -- migrations/migrations.sum" in r.err
         assert "migrator rebase VERSION" in r.err
     assert len(list((tmp_path / "migrations").glob("*_x*"))) == 0
 

@@ -278,3 +278,47 @@ def test_rebase_with_a_sum_still_in_conflict_says_what_to_do(branches: Path) -> 
     assert r.code == 3, r
     assert "git checkout main -- migrations/migrations.sum" in r.err
     assert os.path.exists(root / "migrations" / "20200102000000_add_b.up.sql")
+
+
+# -- a version two migrations share (a sequence's next number on two branches) ----------------
+
+
+@pytest.fixture
+def shared(tmp_path: Path) -> Path:
+    """001_init and 002_a hashed (main's sum), then 002_b from another branch."""
+    migration(tmp_path, "001", "init", "CREATE TABLE t (x INTEGER);\n", "DROP TABLE t;\n")
+    migration(tmp_path, "002", "a", "CREATE TABLE a (x INTEGER);\n", "DROP TABLE a;\n")
+    assert cli(tmp_path, "hash").code == 0
+    migration(tmp_path, "002", "b", "CREATE TABLE b (x INTEGER);\n", "DROP TABLE b;\n",
+              layout="dir")
+    return tmp_path
+
+
+def test_a_shared_version_is_settled_by_rebasing_one_by_its_label(shared: Path) -> None:
+    r = run(shared, "status")
+    assert r.code == 2 and "duplicate version 2" in r.err, r  # what the merge left
+    r = cli(shared, "rebase", "002")
+    assert r.code == 2, r
+    assert "version 002 is shared by 002_a, 002_b: name the one to move by its label " \
+           "('migrator rebase 002_b')" in r.err
+    r = cli(shared, "rebase", "002_b", "--json")
+    ((old, new),) = rebased(r)
+    assert old == "002_b" and int(new.split("_")[0]) >= NOW
+    assert (shared / "migrations" / new / "up.sql").exists()
+    assert run(shared, "status").code == 0  # the sum (main's, plus b) agrees
+    assert run(shared, "up").code == 0
+    assert applied(shared / "app.db") == ["001", "002", new.split("_")[0]]
+
+
+def test_a_shared_version_with_another_disagreement_puts_the_names_back(shared: Path) -> None:
+    (shared / "migrations" / "001_init.up.sql").write_text("-- edited\n")
+    r = cli(shared, "rebase", "002_b")
+    assert r.code == 3, r
+    assert "migrations/001_init.up.sql: differs" in r.err
+    assert (shared / "migrations" / "002_b" / "up.sql").exists()  # renamed back
+    assert labels_on_disk(shared) == ["001_init.down.sql", "001_init.up.sql", "002_a.down.sql",
+                                      "002_a.up.sql", "002_b"]
+
+
+def labels_on_disk(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "migrations").iterdir() if p.name[0].isdigit())

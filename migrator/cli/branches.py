@@ -76,15 +76,15 @@ def rebase(ctx: "Context", opts: RebaseOptions) -> ExitCode:
     if ctx.json:
         dump_json({
             "dry_run": opts.dry_run,
-            "rebased": [{"from_version": m.migration.version, "version": m.version,
-                         "name": m.migration.name, "from": m.migration.label, "to": m.label,
+            "rebased": [{"from_version": m.old_version, "version": m.version,
+                         "name": m.name, "from": m.old, "to": m.label,
                          "files": [[str(a), str(b)] for a, b in m.renames]}
                         for m in r.moved],
             "checked": r.checked,
             "sum": str(r.sum.path) if r.sum else None,
         })
         return ExitCode.OK
-    ctx.out("".join(f"{m.migration.label} -> {m.label}\n" for m in r.moved))
+    ctx.out("".join(f"{m.old} -> {m.label}\n" for m in r.moved))
     if not r.checked:
         ctx.reporter.say("note: no database was asked whether it applied them; pass -u URL "
                          "for each one that may have")

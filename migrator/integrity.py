@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from migrator.errors import DriftError
+from migrator.errors import ConfigError, DriftError
 from migrator.files import Discovered, Migration, discover_all
 
 SUM_NAME = "migrations.sum"
@@ -93,7 +93,10 @@ def write_sum(directory: Path, found: Discovered | None = None) -> Written:
     found = discover_all(directory) if found is None else found
     text = render(lines_of(found))
     path = sum_path(directory)
-    fd, temp = tempfile.mkstemp(prefix=f".{SUM_NAME}.", dir=directory)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{SUM_NAME}.", dir=directory)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -103,11 +106,13 @@ def write_sum(directory: Path, found: Discovered | None = None) -> Written:
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # mkstemp's 0600 would hide it from the team
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         import contextlib
 
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
     total = text.rsplit(_TOTAL, 1)[1].strip()
     return Written(path, len(found.migrations), len(found.repeatables), total)
@@ -133,13 +138,31 @@ def verify(directory: Path, found: Discovered, *, exempt: Collection[str] = ()) 
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise SumMismatch(f"cannot read {path}: {exc.strerror or exc}") from exc
+        why = f"unreadable: {exc.strerror or exc}"
+        raise SumMismatch(f"cannot read {path}: {exc.strerror or exc}",
+                          [{"label": None, "file": str(path), "kind": "damaged",
+                            "detail": why}]) from exc
     if raw.replace(b"\r\n", b"\n") == render(lines_of(found)).encode("utf-8"):
         return  # the usual case: no parsing, no per-line comparison
     recorded = parse(raw, str(path))
     problems = compare(recorded, found, exempt)
     if problems:
         raise SumMismatch(_message(path, problems), problems)
+
+
+def changes(directory: Path, found: Discovered) -> list[dict[str, object]]:
+    """How ``found`` differs from the sum on disk (for ``hash`` to say what it accepts);
+    a damaged, conflicted or unreadable sum is one problem; no sum, none."""
+    path = sum_path(directory)
+    try:
+        return compare(parse(path.read_bytes(), str(path)), found)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [{"label": None, "file": str(path), "kind": "damaged",
+                 "detail": f"unreadable: {exc.strerror}"}]
+    except SumMismatch as exc:
+        return exc.problems
 
 
 def parse(raw: bytes, shown: str) -> dict[str, Line]:
@@ -153,7 +176,8 @@ def parse(raw: bytes, shown: str) -> dict[str, Line]:
     if any(row.startswith(_CONFLICT) for row in rows):
         hint = CONFLICT_HINT.format(sum=shown)
         raise SumMismatch(f"{shown} has git merge conflict markers\n"
-                          f"  fix: {hint}", [{"file": shown, "kind": "conflict"}])
+                          f"  fix: {hint}", [{"label": None, "file": shown, "kind": "conflict",
+                            "detail": "git merge conflict markers"}])
     if not rows or not rows[-1].startswith(_TOTAL):
         raise _damaged(shown, f"its last line must be '{_TOTAL}<sha256>'")
     body = "".join(f"{row}\n" for row in rows[:-1])
@@ -183,7 +207,7 @@ def _parse_line(row: str) -> Line | None:
 def _damaged(shown: str, why: str) -> SumMismatch:
     return SumMismatch(f"{shown} is damaged: {why}\n"
                        f"  fix: {HASH_HINT.format(sum=shown)}",
-                       [{"file": shown, "kind": "damaged", "detail": why}])
+                       [{"label": None, "file": shown, "kind": "damaged", "detail": why}])
 
 
 def compare(recorded: dict[str, Line], found: Discovered,

@@ -256,3 +256,32 @@ def test_hash_refuses_invalid_files_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "migrations" / SUM_NAME).exists()
     r = cli(tmp_path, "-d", "nowhere", "hash", "--json")
     assert r.code == 2 and "does not exist" in r.json()["error"]["message"], r
+
+
+def test_a_sum_that_cannot_be_read_or_written_is_an_error_not_a_traceback(
+        tmp_path: Path) -> None:
+    three(tmp_path)
+    (tmp_path / "migrations" / SUM_NAME).mkdir()
+    r = run(tmp_path, "status")
+    assert r.code == 3 and f"cannot read migrations/{SUM_NAME}" in r.err, r
+    r = cli(tmp_path, "hash")
+    assert r.code == 2 and f"cannot write migrations/{SUM_NAME}" in r.err, r
+    no_traceback(r)
+    assert [p.name for p in (tmp_path / "migrations").iterdir() if p.name.startswith(".")] == []
+
+
+def test_every_problem_has_the_same_keys(tmp_path: Path, hashed: Path) -> None:
+    keys = {"label", "file", "kind", "detail"}
+    (tmp_path / A_UP).write_text("-- edited\n")
+    (tmp_path / "migrations" / "R_view.up.sql").unlink()
+    r = run(tmp_path, "up", "--json")
+    assert [set(p) for p in r.json()["error"]["problems"]] == [keys, keys]
+    hashed.write_text("<<<<<<< HEAD\n")
+    r = run(tmp_path, "up", "--json")
+    assert r.json()["error"]["problems"] == [
+        {"label": None, "file": f"migrations/{SUM_NAME}", "kind": "conflict",
+         "detail": "git merge conflict markers"}]
+    r = cli(tmp_path, "hash", "--json")
+    assert r.json()["changes"] == [
+        {"label": None, "file": f"migrations/{SUM_NAME}", "kind": "conflict",
+         "detail": "git merge conflict markers"}]

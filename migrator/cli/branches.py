@@ -13,34 +13,27 @@ if TYPE_CHECKING:
 
 def hash_sum(ctx: "Context", opts: NoOptions) -> ExitCode:
     from migrator.files import discover_all
-    from migrator.integrity import SumMismatch, compare, parse, sum_path, write_sum
+    from migrator.integrity import changes, sum_path, write_sum
     from migrator.output import dump_json
     from migrator.scaffold import directory_lock
 
     directory = ctx.settings.migrations_dir
     if not directory.is_dir():
         discover_all(directory)  # raises the usual "does not exist" message
-    path = sum_path(directory)
     with directory_lock(directory):
         found = discover_all(directory)  # every file must load before it is hashed
-        changes: list[dict[str, object]] = []
-        if path.exists():
-            try:
-                changes = compare(parse(path.read_bytes(), str(path)), found)
-            except SumMismatch as exc:  # damaged or conflicted: replaced whole
-                changes = exc.problems
-        created = not path.exists()
+        created = not sum_path(directory).exists()
+        changed = changes(directory, found)
         written = write_sum(directory, found)
     if ctx.json:
         dump_json({"sum": str(written.path), "created": created,
                    "migrations": written.migrations, "repeatables": written.repeatables,
-                   "total": written.total, "changes": changes})
+                   "total": written.total, "changes": changed})
         return ExitCode.OK
-    if changes:
-        ctx.reporter.say(f"changes since the previous {path.name}:")
-    for c in changes:
-        ctx.reporter.say(f"  {c.get('file') or c.get('label')}: "
-                         f"{c.get('detail', 'had git merge conflict markers')}")
+    if changed:
+        ctx.reporter.say(f"changes since the previous {written.path.name}:")
+    for c in changed:
+        ctx.reporter.say(f"  {c['file'] or c['label']}: {c['detail']}")
     ctx.out(f"{written.path}\n")
     verb = "created" if created else "rewrote"
     ctx.reporter.say(f"{verb} {written.path}: {written.migrations} migration(s), "

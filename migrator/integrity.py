@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from migrator.errors import ConfigError, DriftError
-from migrator.files import Discovered, Migration, discover_all
+from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover_all
 
 SUM_NAME = "migrations.sum"
 HEADER = (f"# {SUM_NAME}: SHA-256 of each migration's up and down file; "
@@ -45,7 +45,8 @@ class Line(NamedTuple):
     down: str | None  # None: no down file
 
     def render(self) -> str:
-        down = "" if self.label.startswith("R_") else f" down:{self.down or _NO_FILE}"
+        repeatable = self.label.startswith(REPEATABLE_PREFIX)  # never has a down file
+        down = "" if repeatable else f" down:{self.down or _NO_FILE}"
         return f"{self.label} up:{self.up}{down}"
 
 
@@ -174,10 +175,10 @@ def parse(raw: bytes, shown: str) -> dict[str, Line]:
         raise _damaged(shown, "not UTF-8 text") from None
     rows = text.splitlines()
     if any(row.startswith(_CONFLICT) for row in rows):
-        hint = CONFLICT_HINT.format(sum=shown)
+        problem: dict[str, object] = {"label": None, "file": shown, "kind": "conflict",
+                                      "detail": "git merge conflict markers"}
         raise SumMismatch(f"{shown} has git merge conflict markers\n"
-                          f"  fix: {hint}", [{"label": None, "file": shown, "kind": "conflict",
-                            "detail": "git merge conflict markers"}])
+                          f"  fix: {CONFLICT_HINT.format(sum=shown)}", [problem])
     if not rows or not rows[-1].startswith(_TOTAL):
         raise _damaged(shown, f"its last line must be '{_TOTAL}<sha256>'")
     body = "".join(f"{row}\n" for row in rows[:-1])

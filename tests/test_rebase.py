@@ -322,3 +322,41 @@ def test_a_shared_version_with_another_disagreement_puts_the_names_back(shared: 
 
 def labels_on_disk(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "migrations").iterdir() if p.name[0].isdigit())
+
+
+def test_branch_walkthrough_when_both_branches_ran_new(tmp_path: Path) -> None:
+    """Each branch runs ``migrator new`` (b first, so its version is not after a's, and
+    may even be the same second); the label names b's migration in either case."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    ok(cli(root, "new", "init"))
+    ok(cli(root, "hash"))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    git(root, "checkout", "-qb", "feature-b")
+    b_up = Path(ok(cli(root, "new", "add_b")).out.splitlines()[0])
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "b")
+    git(root, "checkout", "-q", "main")
+    git(root, "checkout", "-qb", "feature-a")
+    ok(cli(root, "new", "add_a", "--layout", "dir"))
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "a")
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--ff-only", "feature-a")
+    git(root, "checkout", "-q", "feature-b")
+    merge = git(root, "merge", "main", check=False)
+    assert f"CONFLICT (content): Merge conflict in migrations/{SUM_NAME}" in merge.stdout
+    git(root, "checkout", "main", "--", f"migrations/{SUM_NAME}")
+    label = b_up.name.removesuffix(".up.sql")
+    ok(cli(root, "rebase", label))
+    git(root, "add", "-A", "migrations")
+    git(root, "commit", "-qm", "merge main")
+    found = labels(root)
+    assert [lb.split("_", 1)[1] for lb in found] == ["init", "add_a", "add_b"]
+    ok(cli(root, "check"))
+    ok(run(root, "up"))
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "feature-b")
+    ok(run(root, "status", "--exit-code"))

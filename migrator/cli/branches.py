@@ -54,7 +54,8 @@ class RebaseOptions(NamedTuple):
 def _rebase_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("versions", nargs="+", metavar="VERSION",
                    help="an unapplied migration of this branch (its version or label); "
-                        "moved in the order given")
+                        "moved in the order given. Each database given with -u (repeatable; "
+                        "default: the configured URL) is asked first whether it applied it")
     p.add_argument("--dry-run", action="store_true", help="list the renames; change nothing")
 
 

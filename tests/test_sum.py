@@ -285,3 +285,13 @@ def test_every_problem_has_the_same_keys(tmp_path: Path, hashed: Path) -> None:
     assert r.json()["changes"] == [
         {"label": None, "file": f"migrations/{SUM_NAME}", "kind": "conflict",
          "detail": "git merge conflict markers"}]
+
+
+def test_parallel_new_calls_each_leave_a_sum_that_agrees(tmp_path: Path, hashed: Path) -> None:
+    from clihelp import finish, start
+
+    procs = [start(tmp_path, "new", f"add_{i}") for i in range(4)]
+    results = [finish(p) for p in procs]
+    assert [r.code for r in results] == [0, 0, 0, 0], results
+    assert len(parse(hashed.read_bytes(), "s")) == 8  # three, four new ones, the repeatable
+    assert run(tmp_path, "status").code == 0

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
 from migrator.errors import ConfigError, MigrationFailed
-from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover, discover_all
+from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover_all
+from migrator.integrity import verify as verify_sum
 from migrator.ordering import ProvenOrder, unexcused
 from migrator.plan import (
     MISSING,
@@ -157,14 +158,17 @@ class Migrator:
 
     def migrations(self) -> list[Migration]:
         """The versioned migrations, ordered by version."""
-        return discover(self.migrations_dir)
+        return self._discovered().migrations
 
     def repeatables(self) -> list[Migration]:
         """The repeatable migrations (``R_<name>.up.sql``), in the order they run."""
-        return discover_all(self.migrations_dir).repeatables
+        return self._discovered().repeatables
 
     def _discovered(self) -> Discovered:
-        return discover_all(self.migrations_dir)
+        """Every migration; refused (exit 3) if the directory's migrations.sum disagrees."""
+        found = discover_all(self.migrations_dir)
+        verify_sum(self.migrations_dir, found)
+        return found
 
     @contextlib.contextmanager
     def _backend(self, *, readonly: bool) -> Iterator[Backend]:

@@ -49,7 +49,7 @@ def bash_script(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_bash_completes_a_command_name(bash_script: str) -> None:
     assert _complete(bash_script, "st") == ["status"]
     assert _complete(bash_script, "ro") == ["rollback"]
-    assert sorted(_complete(bash_script, "re")) == ["redo", "rehearse", "repair"]
+    assert sorted(_complete(bash_script, "re")) == ["rebase", "redo", "rehearse", "repair"]
 
 
 def test_bash_completes_after_global_options(bash_script: str) -> None:

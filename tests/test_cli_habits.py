@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from clihelp import VERSIONS, applied, clean_env, cli, no_traceback, run, tables, three, write
 
-COMMANDS = ["new", "up", "migrate", "down", "rollback", "redo", "status", "verify", "baseline",
-            "unlock", "repair", "wait", "check", "test", "rehearse", "dump", "adopt", "convert",
-            "squash", "check-order", "completion"]
+COMMANDS = ["new", "hash", "rebase", "up", "migrate", "down", "rollback", "redo", "status",
+            "verify", "baseline", "unlock", "repair", "wait", "check", "test", "rehearse", "dump",
+            "adopt", "convert", "squash", "check-order", "completion"]
 
 
 @pytest.fixture

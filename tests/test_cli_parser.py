@@ -68,6 +68,8 @@ VALID: list[tuple[list[str], str | None]] = [
     (["adopt", "--from", "goose", "--source-table", "t", "--dry-run"], "adopt"),
     (["convert", "--from", "dbmate", "src", "dst", "--dry-run"], "convert"),
     (["squash", "--to", "5", "--name", "n", "--history-only", "--dry-run"], "squash"),
+    (["hash", "--json"], "hash"),
+    (["-u", "a", "rebase", "1", "2", "-u", "b", "--dry-run"], "rebase"),
     (["migrate", "--wait", "--wait-timeout", "5"], "migrate"),
     (["rollback", "--steps", "2", "--dump", "s.sql"], "rollback"),
     (["up", "--wait"], "up"),
@@ -112,6 +114,8 @@ USAGE_ERRORS: list[list[str]] = [
     ["adopt", "--from", "nope"],
     ["convert", "--from", "goose", "src"],
     ["squash"],
+    ["rebase"],
+    ["hash", "extra"],
     ["--json", "status", "--bogus"],
     ["--json", "bogus"],
     ["--json", "up", "--up", "up"],
@@ -244,8 +248,7 @@ def test_full_parser_lists_every_command() -> None:
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert list(sub.choices) == [
-        "new", "up", "migrate", "down", "rollback", "redo", "status", "verify", "baseline",
-        "unlock", "repair", "wait", "create", "drop", "load", "check", "test", "rehearse",
-        "check-order",
-        "dump", "adopt", "convert", "squash", "completion",
+        "new", "hash", "rebase", "up", "migrate", "down", "rollback", "redo", "status",
+        "verify", "baseline", "unlock", "repair", "wait", "create", "drop", "load", "check",
+        "test", "rehearse", "check-order", "dump", "adopt", "convert", "squash", "completion",
     ]

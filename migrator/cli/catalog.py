@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 # command -> (module under migrator.cli, one-line help); the order is --help's.
 COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("admin", "write an empty up/down pair with the next timestamp"),
+    "hash": ("branches", "write migrations.sum, the checksums that make branches conflict in git"),
+    "rebase": ("branches", "move unapplied migrations to fresh versions after the newest one"),
     "up": ("apply", "apply pending migrations"),
     "down": ("apply", "roll back migrations (default: the newest one)"),
     "redo": ("apply", "roll back and re-apply the newest migration(s)"),
@@ -64,6 +66,8 @@ def group(module: str) -> dict[str, Command]:
             from migrator.cli.database import COMMANDS
         case "order":
             from migrator.cli.order import COMMANDS
+        case "branches":
+            from migrator.cli.branches import COMMANDS
         case _:
             raise KeyError(module)
     return COMMANDS

@@ -7,13 +7,32 @@ import argparse
 LONG_WITH_VALUE = frozenset({"--url", "--migrations-dir", "--migrations-table",
                              "--lock-timeout", "--env-file", "--var", "--secret-var"})
 LONG_FLAGS = frozenset({"--json", "--quiet", "--verbose", "--no-color", "--no-env-file"})
+URLS = "urls:"  # attributes where -u keeps every value it was given, one list per parser
+
+
+class _Url(argparse.Action):
+    """``-u``: its last value is ``url``, as for any option; every value is also kept,
+    for ``rebase``, which checks each database named. One list per parser
+    (``urls:PROG``): a sub-parser's attributes replace the main parser's same-named ones."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        key = URLS + parser.prog
+        setattr(namespace, key, [*getattr(namespace, key, []), values])
+
+
+def every_url(args: argparse.Namespace) -> list[str]:
+    """Every ``-u`` value, those before the command name first."""
+    given = vars(args)
+    return [url for key in sorted(k for k in given if k.startswith(URLS)) for url in given[key]]
 
 
 def add_global_options(parser: argparse.ArgumentParser) -> None:
     """Added to the main parser and to every sub-parser, so they work on both sides."""
     s = argparse.SUPPRESS
     g = parser.add_argument_group("global options (before or after the command)")
-    g.add_argument("-u", "--url", default=s, help="database URL [$DATABASE_URL]")
+    g.add_argument("-u", "--url", default=s, action=_Url, help="database URL [$DATABASE_URL]")
     g.add_argument("-d", "--migrations-dir", default=s, metavar="DIR",
                    help="migrations directory [$MIGRATIONS_DIR, default ./migrations]")
     g.add_argument("--migrations-table", default=s, metavar="NAME",

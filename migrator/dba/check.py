@@ -22,7 +22,8 @@ from migrator.backends import dialect_named, dialect_of_url, reviewer, splitter
 from migrator.backends.base import DialectInfo
 from migrator.dba.spaces import DEFAULT_DIALECT
 from migrator.errors import ConfigError, FileProblem, MigrationFileError
-from migrator.files import DIRECTORY, PAIR, Migration, discover, version_key
+from migrator.files import DIRECTORY, PAIR, Migration, discover_all, version_key
+from migrator.integrity import verify as verify_sum
 from migrator.lint.model import DialectRules, FileContext, Known, Rule
 from migrator.lint.registry import rules_for
 from migrator.lint.run import lint_file
@@ -143,7 +144,9 @@ def check_directory(
     pairs: dict[tuple[str, str], _Pair] = {}
     candidates: Iterable[tuple[tuple[str, str], str, Path]]
     try:
-        migrations = discover(directory)
+        found = discover_all(directory)
+        verify_sum(directory, found)  # exit 3 if the directory disagrees with migrations.sum
+        migrations = found.migrations
         report.migrations = len(migrations)
         candidates = _discovered(migrations)
     except MigrationFileError as exc:

@@ -99,6 +99,9 @@ def squash(
     if down_file is not None and down_text is not None:
         down_file.write_text(down_text, encoding="utf-8")
     discover(migrations_dir)
+    from migrator.integrity import rewrite_if_present
+
+    rewrite_if_present(migrations_dir)  # opt-in: only a directory that has one
     return result
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from clihelp import migration
 
 from contract.backends import Db

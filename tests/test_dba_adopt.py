@@ -288,3 +288,22 @@ def test_in_place_refusals_change_nothing(tmp_path: Path, make_migrations) -> No
     nothing = run(ours, "-u", URL, "adopt", "--from", "dbmate")
     assert nothing.returncode == 2
     assert "is migrator's own table and there is no" in nothing.stderr
+
+
+def test_golang_migrate_sqlite_table_with_its_index_is_converted(
+    tmp_path: Path, make_migrations
+) -> None:
+    """golang-migrate's own SQLite DDL: a unique index the conversion must not trip on."""
+    make_migrations(FILES)
+    db = tmp_path / "app.db"
+    foreign_db(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);",
+               "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);",
+               "INSERT INTO schema_migrations VALUES (20261102000000, 0);")
+    done = run(tmp_path, "-u", URL, "adopt", "--from", "golang-migrate", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["backup_table"] == "schema_migrations_golang_migrate_backup"
+    assert applied_versions(db, "schema_migrations") == ["20261101000000", "20261102000000"]
+    conn = sqlite3.connect(db)
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert "version_unique" not in indexes

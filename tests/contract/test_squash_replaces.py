@@ -61,6 +61,8 @@ def test_squash_then_up_records_it_in_place(db: Db, tmp_path: Path) -> None:
     assert [(m["version"], m["state"]) for m in doc["migrations"]] == [
         (SQUASHED, "pending"), (D, "applied")]
     assert "will be recorded without running" in doc["migrations"][0]["note"]
+    assert migrator(db, d, "status", "--exit-code").code == 1  # up has work to do
+    assert migrator(db, d, "verify").code == 0  # no drift: the rows only await the rewrite
     dry = migrator(db, d, "up", "--dry-run", "--json")
     assert dry.code == 0, dry
     assert dry.json()["replaced"] == [

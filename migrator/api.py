@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from migrator import replaces
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
 from migrator.errors import ConfigError, MigrationFailed
@@ -56,7 +57,7 @@ class RunResult:
     the last COMMIT (fsync included) and the lock's release: what a user waited.
     """
 
-    __slots__ = ("direction", "elapsed_ms", "steps")
+    __slots__ = ("direction", "elapsed_ms", "replaced", "steps")
 
     def __init__(
         self, direction: str, steps: list[StepResult] | None = None,
@@ -65,6 +66,8 @@ class RunResult:
         self.direction = direction
         self.steps: list[StepResult] = [] if steps is None else steps
         self.elapsed_ms = elapsed_ms
+        # squashed migrations recorded in place of the rows they replace, nothing run
+        self.replaced: list[replaces.Fold] = []
 
     def __repr__(self) -> str:
         return f"RunResult(direction={self.direction!r}, steps={self.steps!r})"
@@ -221,8 +224,10 @@ class Migrator:
         """Versioned migrations by version, then repeatable ones by name."""
         found = self._discovered()
         with self._backend(readonly=True) as backend:
-            entries = reconcile(found.migrations, backend.applied(),
+            folded = replaces.fold(found.migrations, backend.applied())
+            entries = reconcile(found.migrations, folded.rows,
                                 repeatables=found.repeatables)
+            entries = replaces.mark(entries, folded)
             if backend.journal is not None:  # MySQL: say which file stopped part-way
                 entries = mark_unfinished(entries, backend.journal.unfinished())
             return entries
@@ -237,7 +242,7 @@ class Migrator:
                 problems.append(Problem(e.version, e.file, MODIFIED, "checksum differs"))
             elif e.state == MISSING:
                 problems.append(Problem(e.version, None, MISSING, "file is missing"))
-            elif e.note:
+            elif e.note and e.is_applied:  # a pending file's note is no checksum matter
                 notes.append(Problem(e.version, e.file, "line-endings", e.note))
         checked = sum(1 for e in entries if e.is_applied and not (e.repeatable and
                                                                    e.state == MISSING))
@@ -251,6 +256,12 @@ class Migrator:
         found = self._discovered()
         with self._backend(readonly=True) as backend:
             return self._up_items(backend, found, to, allow_modified, allow_out_of_order)
+
+    def plan_replacements(self) -> list[replaces.Fold]:
+        """The squashed migrations ``up`` would record in place of the rows they replace."""
+        found = self._discovered()
+        with self._backend(readonly=True) as backend:
+            return replaces.due(backend, found.migrations)
 
     def plan_down(
         self, *, steps: int | None = None, to: str | None = None, everything: bool = False,
@@ -289,6 +300,8 @@ class Migrator:
         with self._writing() as backend:
             items = self._up_items(backend, migrations, to, allow_modified, allow_out_of_order,
                                    checked)
+            folds = replaces.due(backend, migrations.migrations)
+            replaces.record(backend, folds)  # before any file: it may run after them
             if single_transaction:
                 progress = self._progress
                 progress.run_started(UP, len(items))
@@ -301,6 +314,7 @@ class Migrator:
                 if lock_retries is not None and lock_retries.active:
                     retry = (lock_retries, on_lock_wait or (lambda wait: None))
                 result = self._run_all(backend, items, UP, retry)
+            result.replaced = folds
         return result.timed(started)
 
     def down(
@@ -435,7 +449,9 @@ class Migrator:
         """Pending versioned files, then the repeatables due (see ``pending_up_to``)."""
         from migrator.prepared import prepare
 
-        entries = reconcile(found.migrations, backend.applied(), repeatables=found.repeatables)
+        folded = replaces.fold(found.migrations, backend.applied())
+        replaces.refuse_partial(folded)
+        entries = reconcile(found.migrations, folded.rows, repeatables=found.repeatables)
         if not allow_modified:
             check_drift(entries)
         targets = pending_up_to(entries, to)
@@ -460,7 +476,9 @@ class Migrator:
         self, backend: Backend, migrations: list[Migration], steps: int | None,
         to: str | None, everything: bool, allow_modified: bool,
     ) -> list[Prepared]:
-        entries = reconcile(migrations, backend.applied())
+        rows = backend.applied()
+        replaces.refuse_down(replaces.fold(migrations, rows))
+        entries = reconcile(migrations, rows)
         targets = rollback_targets(entries, steps=steps, to=to, everything=everything)
         check_rollback(targets, allow_modified)
         from migrator.prepared import prepare

@@ -223,11 +223,13 @@ def _terminated(sql: str) -> str:
 
 def dry_run_script(
     items: Sequence[Prepared], sql: dict[str, str], direction: str, url: str,
-    statements: dict[str, list[Statement]],
+    statements: dict[str, list[Statement]], first: Sequence[str] = (),
 ) -> str:
     """The exact SQL a run would execute, as a script a DBA can read or run by hand.
 
-    Placeholders are filled; a secret value is shown as ``***``.
+    Placeholders are filled; a secret value is shown as ``***``. ``first``: lines the
+    run writes before any file (the rows a squashed migration replaces, see
+    migrator.replaces).
     """
     from migrator.placeholders import mask
 
@@ -235,6 +237,7 @@ def dry_run_script(
     out = [
         f"-- migrator {verb} --dry-run on {url}: {len(items)} migration(s); nothing was run",
         sql["create"],
+        *first,
     ]
     for item in items:
         m, src = item.migration, item.source

@@ -21,6 +21,10 @@ PLACEHOLDERS = "placeholders"  # ${NAME} substitution when the file is prepared 
 OUT_OF_ORDER_OK = "out-of-order-ok"  # may be applied after newer ones without the flag
 KNOWN_DIRECTIVES = (NO_TRANSACTION, FOREIGN_KEYS_OFF, PLACEHOLDERS, OUT_OF_ORDER_OK)
 ALLOW = "allow"  # '-- migrator: allow RULE-ID -- why', anywhere: see migrator.lint.suppress
+# '-- migrator: replaces V1 V2 ...': kept in ``directives`` as "replaces V1 V2" (see
+# migrator.replaces); a database that applied exactly those versions records this file
+REPLACES = "replaces"
+_VERSIONS = re.compile(r"[0-9][0-9-]*\Z")
 
 _DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _ANY_DIRECTIVE = re.compile(r"^[ \t]*--[ \t]*migrator[ \t]*:", re.IGNORECASE | re.MULTILINE)
@@ -143,6 +147,15 @@ def parse_directives(text: str, shown: str) -> frozenset[str]:
                     lineno,
                 )
             )
+        elif word.split(None, 1)[:1] == [REPLACES]:
+            versions = word.split()[1:]
+            bad = [v for v in versions if not _VERSIONS.match(v)]
+            if versions and not bad:
+                found.add(" ".join([REPLACES, *versions]))
+            else:
+                problems.append(FileProblem(
+                    shown, f"'-- migrator: {match.group(1)}' needs the versions it replaces, "
+                    "digits separated by spaces (-- migrator: replaces 1 2 3)", lineno))
         elif word not in KNOWN_DIRECTIVES:
             known = ", ".join(KNOWN_DIRECTIVES)
             problems.append(

@@ -55,15 +55,11 @@ def applied_versions(db: Path, table: str = OURS) -> list[str]:
         conn.close()
 
 
-def test_dbmate_database_end_to_end(tmp_path: Path, make_migrations) -> None:
+def test_dbmate_database_end_to_end_beside_its_table(tmp_path: Path, make_migrations) -> None:
     make_migrations(FILES)
     db = tmp_path / "app.db"
     foreign_db(db, "CREATE TABLE schema_migrations (version VARCHAR(128) PRIMARY KEY);",
                "INSERT INTO schema_migrations VALUES ('20261101000000'), ('20261102000000');")
-
-    clash = run(tmp_path, "-u", URL, "adopt", "--from", "dbmate")
-    assert clash.returncode == 2
-    assert "--migrations-table" in clash.stderr and "schema_migrations" in clash.stderr
 
     dry = run(tmp_path, "-u", URL, "--migrations-table", OURS, "adopt", "--from", "dbmate",
               "--dry-run", "--json")
@@ -207,3 +203,107 @@ def test_golang_migrate_nil_version_records_nothing(tmp_path: Path, make_migrati
                "INSERT INTO schema_migrations VALUES (-1, 0);")
     result = adopt(f"sqlite:///{db}", root, OURS, "golang-migrate")
     assert result.recorded == [] and applied_versions(db) == []
+
+
+DBMATE_TABLE = "CREATE TABLE schema_migrations (version VARCHAR(128) PRIMARY KEY);"
+BACKUP = "schema_migrations_dbmate_backup"
+
+
+def tables(db: Path) -> set[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+
+
+def test_dbmate_set_converted_then_adopted_in_place(tmp_path: Path) -> None:
+    """A dbmate project as dbmate leaves it (a look-alike of a real set: kalbasit/ncps):
+    its files converted, its table taken over in place."""
+    src = tmp_path / "db" / "migrations"
+    src.mkdir(parents=True)
+    (src / "20261101000000_create-users.sql").write_text(
+        "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+        "  email TEXT NOT NULL UNIQUE);\nCREATE INDEX idx_users_email ON users (email);\n\n"
+        "-- migrate:down\nDROP INDEX idx_users_email;\nDROP TABLE users;\n")
+    (src / "20261102000000_create-orders.sql").write_text(
+        "-- migrate:up\nCREATE TABLE orders (id INTEGER PRIMARY KEY,\n"
+        "  user_id INTEGER REFERENCES users (id) ON DELETE CASCADE);\n\n"
+        "-- migrate:down\nDROP TABLE orders;\n")
+    (src / "20261103000000_add-tags.sql").write_text(
+        "-- migrate:up\nCREATE TABLE tags (name TEXT PRIMARY KEY);\n\n"
+        "-- migrate:down\nDROP TABLE tags;\n")
+    converted = run(tmp_path, "convert", "--from", "dbmate", "db/migrations", "migrations")
+    assert converted.returncode == 0, converted.stderr
+    db = tmp_path / "app.db"
+    conn = sqlite3.connect(db)  # what 'dbmate up' left after the first two
+    for path in sorted((tmp_path / "migrations").glob("*.up.sql"))[:2]:
+        conn.executescript(path.read_text())
+    conn.executescript('CREATE TABLE IF NOT EXISTS "schema_migrations" '
+                       "(version varchar(128) primary key);\n"
+                       "INSERT INTO schema_migrations VALUES ('20261101000000'), "
+                       "('20261102000000');")
+    conn.close()
+
+    adopted = run(tmp_path, "-u", URL, "adopt", "--from", "dbmate", "--json")
+    assert adopted.returncode == 0, adopted.stderr
+    assert json.loads(adopted.stdout)["backup_table"] == BACKUP
+    assert applied_versions(db, "schema_migrations") == ["20261101000000", "20261102000000"]
+    assert applied_versions(db, BACKUP) == ["20261101000000", "20261102000000"]
+    up = run(tmp_path, "-u", URL, "up", "--json")
+    assert up.returncode == 0, up.stderr
+    assert [a["version"] for a in json.loads(up.stdout)["applied"]] == ["20261103000000"]
+    assert run(tmp_path, "-u", URL, "verify").returncode == 0
+
+
+def test_stopped_conversion_is_finished_from_the_backup(tmp_path: Path, make_migrations) -> None:
+    """Where DDL commits on its own (MySQL), a run can stop after the backup was written."""
+    make_migrations(FILES)
+    db = tmp_path / "app.db"
+    foreign_db(db, f"CREATE TABLE {BACKUP} (version VARCHAR(128));",
+               f"INSERT INTO {BACKUP} VALUES ('20261101000000'), ('20261102000000');")
+    done = run(tmp_path, "-u", URL, "adopt", "--from", "dbmate")
+    assert done.returncode == 0, done.stderr
+    assert applied_versions(db, "schema_migrations") == ["20261101000000", "20261102000000"]
+    assert BACKUP in tables(db)
+
+
+def test_in_place_refusals_change_nothing(tmp_path: Path, make_migrations) -> None:
+    make_migrations(FILES)
+    db = tmp_path / "app.db"
+    foreign_db(db, DBMATE_TABLE, "INSERT INTO schema_migrations VALUES ('20261101000000');",
+               f"CREATE TABLE {BACKUP} (version VARCHAR(128));")
+    before = db.read_bytes()
+    both = run(tmp_path, "-u", URL, "adopt", "--from", "dbmate")
+    assert both.returncode == 2 and f"drop {BACKUP}" in both.stderr, both.stderr
+    qualified = run(tmp_path, "-u", URL, "--migrations-table", "main.schema_migrations",
+                    "adopt", "--from", "dbmate")
+    assert qualified.returncode == 2 and "--migrations-table" in qualified.stderr
+    assert "Traceback" not in both.stderr + qualified.stderr
+    assert db.read_bytes() == before
+
+    ours = tmp_path / "ours"
+    (ours / "migrations").mkdir(parents=True)
+    assert run(ours, "-u", URL, "up").returncode == 0
+    nothing = run(ours, "-u", URL, "adopt", "--from", "dbmate")
+    assert nothing.returncode == 2
+    assert "is migrator's own table and there is no" in nothing.stderr
+
+
+def test_golang_migrate_sqlite_table_with_its_index_is_converted(
+    tmp_path: Path, make_migrations
+) -> None:
+    """golang-migrate's own SQLite DDL: a unique index the conversion must not trip on."""
+    make_migrations(FILES)
+    db = tmp_path / "app.db"
+    foreign_db(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool);",
+               "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version);",
+               "INSERT INTO schema_migrations VALUES (20261102000000, 0);")
+    done = run(tmp_path, "-u", URL, "adopt", "--from", "golang-migrate", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["backup_table"] == "schema_migrations_golang_migrate_backup"
+    assert applied_versions(db, "schema_migrations") == ["20261101000000", "20261102000000"]
+    conn = sqlite3.connect(db)
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert "version_unique" not in indexes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -89,18 +90,30 @@ def test_squash_rebuilds_schema_rows_and_sequence(tmp_path: Path, make_migration
     assert run(tmp_path, "check").returncode == 0
     assert run(tmp_path, "test").returncode == 0
 
-    # the deployed database: drift until its history is rewritten, then up goes on
+    assert up.startswith("-- migrator: foreign-keys-off\n-- migrator: replaces 1 2 3\n")
+
+    # the deployed database follows on its next up: the squashed row replaces the old ones
+    shutil.copy(tmp_path / "deployed.db", tmp_path / "manual.db")
     url = "sqlite:///deployed.db"
-    assert run(tmp_path, "-u", url, "up").returncode == 3
+    followed = run(tmp_path, "-u", url, "up", "--json")
+    assert followed.returncode == 0, followed.stderr
+    assert json.loads(followed.stdout)["replaced"] == [
+        {"version": "3", "name": "squashed", "replaces": ["1", "2", "3"]}]
+    assert "recorded 3_squashed in place of 1, 2, 3" in followed.stderr
+    status = json.loads(run(tmp_path, "-u", url, "status", "--json").stdout)
+    assert [(m["version"], m["state"]) for m in status["migrations"]] == [
+        ("3", "applied"), ("4", "applied")]
+    assert rebuild(tmp_path / "deployed.db")[0].count("CREATE TABLE") == \
+        rebuild(tmp_path / "old.db")[0].count("CREATE TABLE")
+
+    # --history-only still does the same rewrite at once
+    url = "sqlite:///manual.db"
     history = run(tmp_path, "-u", url, "squash", "--to", "3", "--history-only", "--json")
     assert history.returncode == 0, history.stderr
     assert json.loads(history.stdout) == {"removed": ["1", "2", "3"], "recorded": "3"}
     again = run(tmp_path, "-u", url, "squash", "--to", "3", "--history-only", "--json")
     assert json.loads(again.stdout) == {"removed": [], "recorded": None}
     assert run(tmp_path, "-u", url, "up").returncode == 0
-    status = json.loads(run(tmp_path, "-u", url, "status", "--json").stdout)
-    assert [(m["version"], m["state"]) for m in status["migrations"]] == [
-        ("3", "applied"), ("4", "applied")]
 
 
 def test_partly_applied_database_is_refused(tmp_path: Path, make_migrations) -> None:
@@ -110,6 +123,25 @@ def test_partly_applied_database_is_refused(tmp_path: Path, make_migrations) -> 
     result = run(tmp_path, "-u", "sqlite:///part.db", "squash", "--to", "3", "--history-only")
     assert result.returncode == 3
     assert "applied only part of the squashed migrations (missing 2, 3)" in result.stderr
+    up = run(tmp_path, "-u", "sqlite:///part.db", "up")
+    assert up.returncode == 3
+    assert "3_squashed replaces 1, 2, 3; this database applied only 1 (missing 2, 3)" in up.stderr
+
+
+@pytest.mark.parametrize(("line", "needle"), [
+    ("-- migrator: replaces\n", "needs the versions it replaces"),
+    ("-- migrator: replaces 1 two\n", "needs the versions it replaces"),
+    ("SELECT 1;\n-- migrator: replaces 1 2\n", "must be in the comment lines at the top"),
+])
+def test_bad_replaces_directive_is_a_file_error(
+    tmp_path: Path, make_migrations, line: str, needle: str
+) -> None:
+    make_migrations({"3_squashed.up.sql": line + "CREATE TABLE t (x INTEGER);\n"})
+    result = run(tmp_path, "-u", "sqlite:///app.db", "up")
+    assert result.returncode == 2, result.stderr
+    assert needle in result.stderr and "3_squashed.up.sql" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "app.db").exists()
 
 
 def test_refusals(tmp_path: Path, make_migrations) -> None:

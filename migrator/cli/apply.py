@@ -166,9 +166,11 @@ def _dry_run(
     from migrator.backends import open_backend
     from migrator.output import dry_run_script, dump_json
 
+    folds = []
     if isinstance(opts, UpOptions):
         items = m.plan_up(to=opts.to, allow_modified=opts.allow_modified,
                           allow_out_of_order=late_ok)
+        folds = m.plan_replacements()
     else:
         items = m.plan_down(steps=opts.steps, to=opts.to, everything=opts.all,
                             allow_modified=opts.allow_modified)
@@ -179,15 +181,23 @@ def _dry_run(
                                 else backend.split(i.source.text))
             for i in items
         }
-        script = dry_run_script(items, backend.dry_run_sql(), items_of,
-                                backend.display_url, statements)
+        sql = backend.dry_run_sql()
+        first: list[str] = []
+        if folds:
+            from migrator.replaces import dry_run_lines
+
+            first = dry_run_lines(folds, sql)
+        script = dry_run_script(items, sql, items_of, backend.display_url, statements, first)
     finally:
         backend.close()
     if ctx.json:
         key = "applied" if items_of == "up" else "rolled_back"
-        dump_json({"dry_run": True, key: [
+        document: dict[str, object] = {"dry_run": True, key: [
             {"version": i.migration.version, "name": i.migration.name,
-             "file": i.source.path, "statements": i.total} for i in items], "sql": script})
+             "file": i.source.path, "statements": i.total} for i in items], "sql": script}
+        if folds:
+            document["replaced"] = [f.to_json() for f in folds]
+        dump_json(document)
     else:
         ctx.out(script)
     return ExitCode.OK
@@ -228,10 +238,15 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
     result = m.up(to=opts.to, allow_modified=opts.allow_modified, allow_out_of_order=late_ok,
                   single_transaction=opts.single_transaction,
                   lock_retries=policy, on_lock_wait=waited)
+    for f in result.replaced:
+        ctx.reporter.say(f"recorded {f.migration.label} in place of {', '.join(f.versions)} "
+                         "(squashed; nothing run)")
     _summary(ctx, result, "applied")
     _write_dump(ctx, m, opts.dump)
     if ctx.json:
         document: dict[str, object] = {"applied": _steps_json(result.steps)}
+        if result.replaced:
+            document["replaced"] = [f.to_json() for f in result.replaced]
         if policy is not None:
             document["retries"] = [w.to_json() for w in waits]
         if proof is not None:

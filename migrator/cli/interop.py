@@ -42,7 +42,7 @@ def adopt(ctx: "Context", opts: AdoptOptions) -> ExitCode:
     if ctx.json:
         dump_json({
             "from": r.tool, "source_table": r.source_table, "dry_run": opts.dry_run,
-            "table": s.migrations_table,
+            "table": s.migrations_table, "backup_table": r.backup,
             "recorded": [{"version": m.version, "name": m.name} for m in r.recorded],
             "already_recorded": [{"version": m.version, "name": m.name} for m in r.already],
             "notes": r.notes,
@@ -53,6 +53,12 @@ def adopt(ctx: "Context", opts: AdoptOptions) -> ExitCode:
         ctx.out(f"{verb} {m.label} as applied (not run)\n")
     for note in r.notes:
         ctx.reporter.say(f"note: {note}")
+    if r.backup is not None and opts.dry_run:
+        ctx.reporter.say(f"would convert {r.source_table} in place into migrator's table, "
+                         f"keeping {r.tool}'s rows in {r.backup}")
+    elif r.backup is not None:
+        ctx.reporter.say(f"{r.source_table} is migrator's table now, {r.tool}'s rows are kept "
+                         f"in {r.backup}; later commands need no --migrations-table")
     ctx.reporter.say(
         f"{verb} {len(r.recorded)} migration(s) from {r.tool}'s {r.source_table} in "
         f"{s.migrations_table}; {len(r.already)} were already recorded"

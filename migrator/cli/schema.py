@@ -65,7 +65,7 @@ def _squash_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="build and prove it; write nothing")
     p.add_argument("--history-only", action="store_true",
                    help="on a database that applied the old migrations, turn their rows "
-                        "into the squashed migration's row (run after squashing the files)")
+                        "into the squashed migration's row now (its next 'up' does it too)")
 
 
 def squash(ctx: "Context", opts: SquashOptions) -> ExitCode:
@@ -98,8 +98,9 @@ def squash(ctx: "Context", opts: SquashOptions) -> ExitCode:
     verb = "would replace" if opts.dry_run else "replaced"
     ctx.out(f"{verb} {len(r.squashed)} migrations by {r.up_file} ({r.statements} statements)\n")
     ctx.reporter.say(
-        "proven: the new file builds the same schema and rows as the old ones. On databases "
-        f"that applied them, run 'migrator squash --to {opts.to} --history-only'"
+        "proven: the new file builds the same schema and rows as the old ones. A database "
+        "that applied them gets its row in their place on its next 'migrator up', running "
+        "nothing"
     )
     return ExitCode.OK
 

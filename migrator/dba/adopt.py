@@ -5,10 +5,18 @@ every database works alike), matches each version it applied to today's
 migration file, and records those as applied in migrator's own table, all in
 one transaction. The foreign table is only read, never changed, so the other
 tool keeps working until the switch is done.
+
+dbmate and golang-migrate call their table ``schema_migrations``, migrator's
+default name. Then the table is converted in place instead: its rows are kept
+as ``<table>_<tool>_backup`` and migrator's table takes its name, so later
+commands need no ``--migrations-table``. Where DDL is transactional that is
+one transaction; elsewhere (MySQL) the backup is written first, and a run that
+stopped after it is finished by running adopt again, which then reads the backup.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +53,16 @@ class AdoptResult:
     recorded: list[Migration] = field(default_factory=list)
     already: list[Migration] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    backup: str | None = None  # converted in place: the other tool's rows are kept here
+
+
+# Names written into SQL unquoted by the in-place conversion: the same table on every
+# database only when lower-case and unqualified (PostgreSQL folds unquoted names).
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def backup_name(table: str, tool: str) -> str:
+    return f"{table}_{tool.replace('-', '_')}_backup"
 
 
 def _key(tool: str, value: object) -> int:
@@ -187,14 +205,20 @@ READERS: dict[str, Callable[[Rows, str], ForeignState]] = {
 }
 
 
-def _check_tables(tool: str, source: str, target: str) -> None:
-    if source.lower() == target.split(".")[-1].lower():
-        raise ConfigError(
-            f"{tool}'s bookkeeping table is named {source}, the name migrator would use for "
-            "its own. Give migrator another table with --migrations-table NAME (for example "
-            "--migrations-table migrator_migrations), and keep passing it (or set "
-            "MIGRATIONS_TABLE, or migrations_table in migrator.toml) on every later command"
-        )
+def _in_place(tool: str, source: str, target: str) -> bool:
+    """Whether the other tool's table has migrator's name: converted in place, if its name
+    can be written the same way on every database; else refused with the way round."""
+    if source.lower() != target.split(".")[-1].lower():
+        return False
+    if source == target and _PLAIN.match(target):
+        return True
+    raise ConfigError(
+        f"{tool}'s bookkeeping table is named {source}, like migrator's own, but only a "
+        "lower-case, unqualified name is converted in place. Give migrator another table "
+        "with --migrations-table NAME (for example --migrations-table migrator_migrations), "
+        "and keep passing it (or set MIGRATIONS_TABLE, or migrations_table in "
+        "migrator.toml) on every later command"
+    )
 
 
 def _select(tool: str, state: ForeignState, migrations: list[Migration]) -> list[Migration]:
@@ -223,25 +247,97 @@ def adopt(
     refused adoption leaves no trace; the write re-reads inside its transaction.
     """
     source = source_table or TABLES[tool]
-    _check_tables(tool, source, table)
+    in_place = _in_place(tool, source, table)
     migrations = discover(migrations_dir)
     result = AdoptResult(tool, source)
     with opened(url, table, readonly=True) as reader:  # never creates a database
-        _fill(result, tool, reader, source, migrations, write=False)
+        read_from, converting = _where(reader, tool, source, in_place, result)
+        _fill(result, tool, reader, read_from, migrations, write=False, ours=not converting)
     if dry_run:
         return result
     result = AdoptResult(tool, source)
     with opened(url, table, readonly=False) as backend, backend.run_lock(lock_timeout):
+        read_from, converting = _where(backend, tool, source, in_place, result)
+        if converting:
+            _convert(result, tool, backend, source, migrations)
+            return result
         backend.ensure_state_table()
         with transaction(backend):
-            _fill(result, tool, backend, source, migrations, write=True)
+            _fill(result, tool, backend, read_from, migrations, write=True)
     return result
+
+
+def _where(backend: Backend, tool: str, source: str, in_place: bool,
+           result: AdoptResult) -> tuple[str, bool]:
+    """The table to read the other tool's rows from, and whether the table of migrator's
+    name is to be converted; in place, ``result.backup`` is set.
+
+    In place, the table of migrator's name is converted while it is the other
+    tool's; once it is migrator's (an adopt done, or stopped part-way), the rows
+    are read from the backup, so running adopt again finishes or repeats it."""
+    if not in_place:
+        return source, False
+    backup = backup_name(source, tool)
+    result.backup = backup
+    catalog = backend.catalog()
+    kept = catalog.read_table(backup) is not None
+    if _is_foreign(backend):
+        if kept:
+            raise ConfigError(
+                f"{source} is still {tool}'s table, yet {backup} exists, perhaps left by an "
+                f"adopt that stopped part-way. Compare the two, drop {backup}, and run adopt "
+                "again; nothing was changed")
+        return source, True
+    if kept:
+        return backup, False
+    if catalog.read_table(source) is not None:
+        raise ConfigError(f"{source} is migrator's own table and there is no {backup}: no "
+                          f"{tool} history to adopt here")
+    return source, False  # no table at all: _fill says so
+
+
+def _is_foreign(backend: Backend) -> bool:
+    """Whether the table of migrator's name is another tool's (its columns are not ours)."""
+    try:
+        backend.applied()
+    except DriftError:
+        return True
+    return False
+
+
+def _convert(result: AdoptResult, tool: str, backend: Backend, source: str,
+             migrations: list[Migration]) -> None:
+    """The other tool's table becomes migrator's: its rows copied to the backup, the table
+    dropped, migrator's created and filled. One transaction where DDL is transactional;
+    elsewhere the backup is complete before the original goes (see the module doc)."""
+    backup = result.backup
+    steps = [f"CREATE TABLE {backup} AS SELECT * FROM {source}", f"DROP TABLE {source}"]
+    if backend.transactional_ddl:
+        create = backend.dry_run_sql()["create"].rstrip().rstrip(";")
+        with transaction(backend):
+            _fill(result, tool, backend, source, migrations, write=False, ours=False)
+            for sql in [*steps, create]:
+                backend.execute(sql)
+            _record(backend, result.recorded)
+        return
+    _fill(result, tool, backend, source, migrations, write=False, ours=False)
+    for sql in steps:  # each commits on its own
+        backend.execute(sql)
+    backend.ensure_state_table()
+    with transaction(backend):
+        _record(backend, result.recorded)
+
+
+def _record(backend: Backend, chosen: list[Migration]) -> None:
+    for m in chosen:
+        backend.record(AppliedMigration(m.version, m.name, m.checksum, utc_now(), 0))
 
 
 def _fill(
     result: AdoptResult, tool: str, backend: Backend, source: str,
-    migrations: list[Migration], *, write: bool,
+    migrations: list[Migration], *, write: bool, ours: bool = True,
 ) -> AdoptResult:
+    """``ours``: migrator's table can be read (False while the other tool's has its name)."""
     rows = backend.catalog().read_table(source)
     if rows is None:
         raise ConfigError(
@@ -251,12 +347,12 @@ def _fill(
     lowered = [{str(k).lower(): v for k, v in row.items()} for row in rows]
     state = READERS[tool](lowered, source)
     result.notes = state.notes
-    ours = {version_key(row.version) for row in backend.applied()}
+    recorded = {version_key(row.version) for row in backend.applied()} if ours else set()
     for m in _select(tool, state, migrations):
-        if m.key in ours:
+        if m.key in recorded:
             result.already.append(m)
             continue
         if write:
-            backend.record(AppliedMigration(m.version, m.name, m.checksum, utc_now(), 0))
+            _record(backend, [m])
         result.recorded.append(m)
     return result

@@ -7,9 +7,10 @@ squashed version. That file is applied to a second scratch space and both
 are compared before anything is written. The old files move to
 ``squashed/`` under the migrations directory, where discovery ignores them.
 
-A database that already applied the old migrations still has one row per
-old version; ``--history-only`` rewrites those rows into the squashed row,
-on each such database, in one transaction.
+The new file says ``-- migrator: replaces V1 V2 ...``: a database that already
+applied the old migrations gets the squashed row in place of theirs on its
+next ``up`` (see migrator.replaces). ``--history-only`` does the same rewrite
+at once, on one database, in one transaction.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from migrator.errors import ConfigError, DriftError
 from migrator.files import Migration, discover, version_key
 from migrator.plan import find, reconcile
 from migrator.progress import Progress
-from migrator.source import read_sql
+from migrator.replaces import replaced_versions
+from migrator.source import REPLACES, read_sql
 from migrator.state import AppliedMigration, utc_now
 
 ARCHIVE = "squashed"
@@ -81,7 +83,9 @@ def squash(
                  progress=Progress()).up(to=last.version)
         body, down = rebuild_of(chain)
         labels = ", ".join(m.label for m in chosen)
-        up_text = _with_header(body, f"{HEADER}{labels}; the originals are in {ARCHIVE}/\n")
+        directive = f"-- migrator: {REPLACES} {' '.join(m.version for m in chosen)}\n"
+        up_text = _with_header(
+            body, f"{directive}{HEADER}{labels}; the originals are in {ARCHIVE}/\n")
         down_text = down if all(m.down is not None for m in chosen) else None
         with scratch_beside(url, table) as trial:
             statements = _prove(trial, up_text, down_text, _fingerprint(chain))
@@ -163,10 +167,12 @@ def rewrite_history(url: str, migrations_dir: Path, table: str, to: str,
     target = next((m for m in migrations if m.key == _key(to)), None)
     if target is None:
         raise ConfigError(f"no migration file with version {to}")
-    match = _HEADER.search(read_sql(Path(target.up.path)).text)
-    if match is None:
-        raise ConfigError(f"{target.up.path} is not a file written by 'migrator squash'")
-    versions = [label.split("_", 1)[0] for label in match["labels"].split(", ")]
+    versions = replaced_versions(target.up)
+    if not versions:  # written before squash wrote the directive: its header lists them
+        match = _HEADER.search(read_sql(Path(target.up.path)).text)
+        if match is None:
+            raise ConfigError(f"{target.up.path} is not a file written by 'migrator squash'")
+        versions = [label.split("_", 1)[0] for label in match["labels"].split(", ")]
     keys = {version_key(v) for v in versions}
     with opened(url, table, readonly=False) as backend:
         with backend.run_lock(lock_timeout):

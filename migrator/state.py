@@ -118,11 +118,19 @@ def foreign_table_message(table: str, columns: list[str]) -> str:
     """Explain a same-named table that another tool wrote, and how to adopt it."""
     cols = set(columns)
     if cols == {"version"}:
-        guess = "dbmate's"
+        guess, tool = "dbmate's", "dbmate"
     elif cols == {"version", "dirty"}:
-        guess = "golang-migrate's"
+        guess, tool = "golang-migrate's", "golang-migrate"
     else:
-        guess = "another tool's"
+        guess, tool = "another tool's", ""
+    if tool:
+        return (
+            f"table {table} exists but was not written by migrator: its columns "
+            f"({', '.join(columns)}) look like {guess} bookkeeping table, which migrator "
+            f"does not change on its own. To adopt this database: 'migrator adopt --from "
+            f"{tool}' converts it in place, keeping its rows as {table}_{tool.replace('-', '_')}"
+            "_backup; later commands need no flag"
+        )
     return (
         f"table {table} exists but was not written by migrator: its columns "
         f"({', '.join(columns)}) look like {guess} bookkeeping table. migrator never alters "

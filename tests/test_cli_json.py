@@ -109,7 +109,9 @@ def test_foreign_table_json(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     for cmd in (["up"], ["status"], ["verify"]):
-        assert "golang-migrate" in _error(run(tmp_path, "--json", *cmd), 3)["message"]
+        message = _error(run(tmp_path, "--json", *cmd), 3)["message"]
+        assert "migrator adopt --from golang-migrate" in message
+        assert "schema_migrations_golang_migrate_backup" in message
 
 
 def test_lock_held_json(proj: Path) -> None:

@@ -7,7 +7,8 @@ Scenarios, each run round-robin (interleaved) on a fresh schema, whole
 processes, medians and ratios from the same run:
 
 - **data**: one file of 100,000 single-row INSERTs (about 7.6 MB) into an
-  empty table: ``psql -X -1 -f file`` against ``migrator up``.
+  empty table: ``psql -X -1 -f file`` and the raw psycopg floor (one
+  transaction, a round trip per statement) against ``migrator up``.
 - **small**: 1000 migrations of one table each (a table, an index, 10 rows):
   psql running a script that includes each file in a transaction of its own
   with its bookkeeping row, and the raw psycopg floor (bench/floors.py:
@@ -140,6 +141,8 @@ def data(work: Path, url: str, reps: int) -> str:
     samples = interleave(reps, {
         "psql -1 -f": fresh_runs(url, setup, check, lambda schema: [
             "psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", str(path), url], env=True),
+        "raw psycopg": fresh_runs(url, setup, check,
+                                  lambda schema: floor("apply", directory, url, schema)),
         "migrator": fresh_runs(url, setup, check,
                                lambda schema: migrator(directory, url, schema)),
     }, "data")

@@ -7,9 +7,9 @@ Scenarios, each run round-robin (interleaved) on a fresh database, whole
 processes, medians and ratios from the same run:
 
 - **data**: a CREATE TABLE and 100,000 single-row INSERTs (9.1 MB):
-  ``mariadb db < file`` (which commits every statement) against ``migrator
-  up`` (which runs the INSERTs as one transaction between the DDL and its
-  bookkeeping row).
+  ``mariadb db < file`` (which commits every statement) and the raw PyMySQL
+  floor (the INSERTs in one transaction) against ``migrator up`` (which runs
+  the INSERTs as one transaction between the DDL and its bookkeeping row).
 - **small**: 1000 migrations of one table each (a table, an index, 10 rows):
   the client running a script that sources each file and commits it with
   its bookkeeping row, and the raw PyMySQL floor (bench/floors.py: the same in one
@@ -163,6 +163,8 @@ def data(work: Path, url: str, reps: int) -> str:
     path = write_data(work / "data")
     samples = interleave(reps, {
         "mariadb < file": fresh_runs(url, "big", ROWS, client, stdin=path),
+        "raw PyMySQL": fresh_runs(url, "big", ROWS,
+                                  lambda db: floor("apply", path.parent, db)),
         "migrator": fresh_runs(url, "big", ROWS, lambda db: migrator(path.parent, db)),
     }, "data")
     return rows(f"{ROWS:,} INSERTs, one file", samples)

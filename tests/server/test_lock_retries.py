@@ -119,6 +119,9 @@ def test_bad_retry_counts_are_usage_errors(
 
 
 # -- MySQL/MariaDB: metadata locks (DDL) and InnoDB row locks (DML), error 1205 --------
+# MariaDB without the metadata_lock_info plugin names every session with an open
+# transaction as a metadata-lock blocker: on a shared server, other tests' sessions
+# too, so these tests ask that the holder is among the named, not that it is alone.
 
 MY_CASES = {  # what the holder runs in its open transaction, and the file that waits
     "metadata-lock": ("SELECT * FROM {t}", FILE),
@@ -162,11 +165,11 @@ def test_mysql_waits_names_the_blocker_and_succeeds_once_it_lets_go(
         holder.close()
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert f"blocked by pid {pid} (" in r.stderr
+    assert "blocked by pid " in r.stderr and f"pid {pid} (" in r.stderr
     doc = r.json()
     assert [a["version"] for a in doc["applied"]] == ["2"]
     assert doc["retries"][0]["attempt"] == 1
-    assert [b["pid"] for b in doc["retries"][0]["blockers"]] == [pid]
+    assert pid in [b["pid"] for b in doc["retries"][0]["blockers"]]
     assert my.applied_versions() == ["1", "2"]
     status = run_cli(my.url, d, "status")
     assert status.code == 0 and "unfinished" not in status.stdout
@@ -187,10 +190,11 @@ def test_mysql_gives_up_after_the_last_retry_and_leaves_no_journal_entry(
         holder.close()
     assert r.code == 1, r.stderr
     assert "Traceback" not in r.stderr
-    assert f"blocked by: pid {pid}" in r.stderr and "gave up after 2 attempts" in r.stderr
+    assert "blocked by: pid " in r.stderr and f"pid {pid} (" in r.stderr
+    assert "gave up after 2 attempts" in r.stderr
     error = r.json()["error"]
     assert error["code"].startswith("1205") and error["rolled_back"] is True
-    assert [b["pid"] for b in error["blockers"]] == [pid]
+    assert pid in [b["pid"] for b in error["blockers"]]
     assert my.applied_versions() == ["1"]
     # nothing of the file committed, so nothing waits for 'repair': the next run applies it
     assert run_cli(my.url, d, "up").code == 0
@@ -211,7 +215,7 @@ def test_mysql_file_whose_ddl_committed_is_not_retried(
     assert "Traceback" not in r.stderr
     assert "lock timeout on attempt" not in r.stderr
     assert "not retried: statements of this file were already committed" in r.stderr
-    assert f"blocked by: pid {pid}" in r.stderr
+    assert "blocked by: pid " in r.stderr and f"pid {pid} (" in r.stderr
     assert "other" in my.tables()
 
 
@@ -390,10 +394,10 @@ def test_mysql_down_retries_with_the_policy_from_the_environment(
         holder.close()
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert f"blocked by pid {pid} (" in r.stderr
+    assert "blocked by pid " in r.stderr and f"pid {pid} (" in r.stderr
     doc = r.json()
     assert [a["version"] for a in doc["rolled_back"]] == ["2"]
-    assert [b["pid"] for b in doc["retries"][0]["blockers"]] == [pid]
+    assert pid in [b["pid"] for b in doc["retries"][0]["blockers"]]
     assert my.applied_versions() == ["1"]
 
 

@@ -65,29 +65,51 @@ class TooSlow(Exception):
     """A peer tool ran past its time limit; it is dropped from the scenario."""
 
 
-def timed(argv: list[str], limit: float | None = None) -> Sample:
-    """Wall time and peak RSS of one whole process; fails loudly on a non-zero exit."""
-    started = time.perf_counter()
-    # A session of its own, so a time limit kills wrappers' children too (npm's
-    # dbmate is a node script that starts the Go binary).
-    proc = subprocess.Popen(argv, cwd=CWD, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    assert proc.stderr is not None
-    timer = threading.Timer(limit, os.killpg, (proc.pid, signal.SIGKILL)) if limit else None
-    if timer:
-        timer.start()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    if timer:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if limit and elapsed >= limit:
-        raise TooSlow(f"{argv[0]} still running after {limit:g}s")
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{err.decode()[-2000:]}")
-    return Sample(elapsed, usage.ru_maxrss / 1024,  # Linux reports KiB
-                  usage.ru_utime + usage.ru_stime)
+# A child's ru_maxrss starts from its parent's: Linux records the high-water
+# RSS of the memory it had before exec (the parent's, shared through vfork),
+# so every process this script started would show at least this script's
+# peak (a 6 MB client showed 26 MB). GNU time is a 2 MB process that forks
+# the command itself, so its %M is the command's own peak.
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
+def timed(argv: list[str], limit: float | None = None, stdin: Path | None = None,
+          env: dict[str, str] | None = None) -> Sample:
+    """Wall time, CPU time and peak RSS of one whole process; fails loudly on a
+    non-zero exit.
+
+    ``stdin``: a file fed to the process (``mariadb db < file``); ``env``: extra
+    environment variables (``PGOPTIONS``), so no wrapper process is measured.
+    """
+    with tempfile.NamedTemporaryFile("r", prefix="rss-") as rss:
+        run_argv = [GNU_TIME, "-f", "%M", "-o", rss.name, *argv] if GNU_TIME else argv
+        feed = stdin.open("rb") if stdin is not None else subprocess.DEVNULL
+        started = time.perf_counter()
+        # A session of its own, so a time limit kills wrappers' children too (npm's
+        # dbmate is a node script that starts the Go binary).
+        proc = subprocess.Popen(run_argv, cwd=CWD, stdin=feed, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, start_new_session=True,
+                                env={**os.environ, **env} if env else None)
+        assert proc.stderr is not None
+        timer = threading.Timer(limit, os.killpg, (proc.pid, signal.SIGKILL)) if limit else None
+        if timer:
+            timer.start()
+        err = proc.stderr.read()
+        # The usage of the process and of the children it waited for: time's command.
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        if stdin is not None:
+            feed.close()  # type: ignore[union-attr]
+        if timer:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if limit and elapsed >= limit:
+            raise TooSlow(f"{argv[0]} still running after {limit:g}s")
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n"
+                             f"{err.decode()[-2000:]}")
+        peak_kib = int(rss.read().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return Sample(elapsed, peak_kib / 1024, usage.ru_utime + usage.ru_stime)
 
 
 # -- tools ---------------------------------------------------------------------

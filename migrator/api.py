@@ -50,6 +50,15 @@ if TYPE_CHECKING:
 MIN_BUSY_WAIT = 5.0
 
 
+def _retry(
+    policy: RetryPolicy | None, on_wait: Callable[[LockWait], None] | None,
+) -> tuple[RetryPolicy, Callable[[LockWait], None]] | None:
+    """What ``_run_all`` retries files under; None when no retry policy is active."""
+    if policy is None or not policy.active:
+        return None
+    return policy, on_wait or (lambda wait: None)
+
+
 class RunResult:
     """What a writing command did, in order; ``done`` leaves out skipped files.
 
@@ -310,28 +319,32 @@ class Migrator:
                 except MigrationFailed as exc:
                     raise self._masked(exc) from exc.__cause__
             else:
-                retry = None
-                if lock_retries is not None and lock_retries.active:
-                    retry = (lock_retries, on_lock_wait or (lambda wait: None))
-                result = self._run_all(backend, items, UP, retry)
+                result = self._run_all(backend, items, UP, _retry(lock_retries, on_lock_wait))
             result.replaced = folds
         return result.timed(started)
 
     def down(
         self, *, steps: int | None = None, to: str | None = None, everything: bool = False,
-        allow_modified: bool = False,
+        allow_modified: bool = False, lock_retries: RetryPolicy | None = None,
+        on_lock_wait: Callable[[LockWait], None] | None = None,
     ) -> RunResult:
+        """Roll back; ``lock_retries`` as for ``up``, a down file being rolled back
+        as a whole when it times out waiting for a lock."""
         started = time.perf_counter()
         migrations = self.migrations()
         if not self._anything_to_roll_back(migrations, steps, to, everything):
             return RunResult(DOWN).timed(started)
         with self._writing() as backend:
             items = self._down_items(backend, migrations, steps, to, everything, allow_modified)
-            result = self._run_all(backend, items, DOWN)
+            result = self._run_all(backend, items, DOWN, _retry(lock_retries, on_lock_wait))
         return result.timed(started)
 
-    def redo(self, *, steps: int = 1) -> tuple[RunResult, RunResult]:
-        """Roll back the newest ``steps`` migrations, then apply today's files of them."""
+    def redo(
+        self, *, steps: int = 1, lock_retries: RetryPolicy | None = None,
+        on_lock_wait: Callable[[LockWait], None] | None = None,
+    ) -> tuple[RunResult, RunResult]:
+        """Roll back the newest ``steps`` migrations, then apply today's files of them;
+        ``lock_retries`` applies to every file of both halves."""
         started = time.perf_counter()
         migrations = self.migrations()
         if not self._anything_to_roll_back(migrations, steps, None, False):
@@ -342,9 +355,10 @@ class Migrator:
             downs = self._down_items(backend, migrations, steps, None, False, True)
             ups = prepare(backend, [(i.migration, UP) for i in reversed(downs)], self._progress,
                           self.variables)
-            down_result = self._run_all(backend, downs, DOWN).timed(started)
+            retry = _retry(lock_retries, on_lock_wait)
+            down_result = self._run_all(backend, downs, DOWN, retry).timed(started)
             halfway = time.perf_counter()
-            up_result = self._run_all(backend, ups, UP)
+            up_result = self._run_all(backend, ups, UP, retry)
         return down_result, up_result.timed(halfway)
 
     def baseline(self, version: str) -> list[Migration]:

@@ -20,8 +20,10 @@ DEFAULT_TABLE = "schema_migrations"
 # pre-commit hook); it has no environment variable, the URL's scheme says it.
 # schema_file: after every successful up/down/redo the dump is rewritten there
 # (dbmate's db/schema.sql); ``--dump FILE`` overrides it for one run.
+# lock_retries, file_lock_timeout: up/down/redo's --lock-retries and
+# --file-lock-timeout (migrator.lockretry), which win over these.
 FILE_KEYS = ("url", "migrations_dir", "migrations_table", "lock_timeout", "dialect",
-             "schema_file")
+             "schema_file", "lock_retries", "file_lock_timeout")
 # [vars]: values for ${NAME} placeholders (migrator.placeholders); flags and
 # MIGRATOR_VAR_NAME override them one name at a time.
 VARS_KEY = "vars"
@@ -31,6 +33,8 @@ ENV = {
     "migrations_table": "MIGRATIONS_TABLE",
     "lock_timeout": "MIGRATOR_LOCK_TIMEOUT",
     "schema_file": "MIGRATOR_SCHEMA_FILE",
+    "lock_retries": "MIGRATOR_LOCK_RETRIES",
+    "file_lock_timeout": "MIGRATOR_FILE_LOCK_TIMEOUT",
 }
 # The password runs to the LAST '@': an unescaped '@', '/', '?' or '#' in it
 # (generated passwords have them) must not leave part of it on screen.
@@ -46,6 +50,8 @@ class Settings(NamedTuple):
     dialect: str | None = None
     variables: dict[str, str] = {}  # noqa: RUF012 -- a NamedTuple default, never mutated
     schema_file: str | None = None  # where up/down/redo rewrite the dump; None: nowhere
+    lock_retries: int = 0  # a file that timed out waiting for a lock is tried this often again
+    file_lock_timeout: float | None = None  # seconds a file's statement may wait; None: URL's
 
 
 def redact_url(url: str) -> str:
@@ -132,7 +138,34 @@ def resolve(
         variables=file_values.get(VARS_KEY, {}),
         schema_file=_schema_file(values.get("schema_file"), source.get("schema_file", ""),
                                  base),
+        lock_retries=_retries(values.get("lock_retries", 0), source.get("lock_retries", "")),
+        file_lock_timeout=_file_lock_timeout(values.get("file_lock_timeout"),
+                                             source.get("file_lock_timeout", "")),
     )
+
+
+def _retries(value: Any, where: str) -> int:
+    """A whole number >= 0: a TOML integer, or digits from the environment."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"lock_retries must be a whole number >= 0, got {value!r}"
+                          + (f" (from {where})" if where else ""))
+    return value
+
+
+def _file_lock_timeout(value: Any, where: str) -> float | None:
+    """Seconds > 0 and under a year (the limit of --file-lock-timeout), or unset."""
+    if value is None:
+        return None
+    try:
+        seconds = -1.0 if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds < 31_536_000:
+        raise ConfigError(f"file_lock_timeout must be a number of seconds > 0 and under a "
+                          f"year, got {value!r}" + (f" (from {where})" if where else ""))
+    return seconds
 
 
 def _schema_file(value: Any, where: str, base: Path | None) -> str | None:

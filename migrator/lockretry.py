@@ -1,11 +1,14 @@
-"""``up --lock-retries``: a file that cannot get its locks is tried again.
+"""``up``/``down``/``redo --lock-retries``: a file that cannot get its locks is tried again.
 
 On a busy server a migration waiting for a lock makes every later query on
 that table wait behind it. With a short per-file lock timeout the file
 gives up instead, its transaction rolls back, and after a jittered,
 doubling pause it is tried again, up to N times; each wait names the
 sessions that blocked it. Only a file rolled back as a whole is retried: a
-MySQL file whose DDL already committed is reported as it stands.
+MySQL file whose DDL already committed is reported as it stands. The
+policy comes from the flags, else MIGRATOR_LOCK_RETRIES /
+MIGRATOR_FILE_LOCK_TIMEOUT, else ``lock_retries`` / ``file_lock_timeout`` in
+the config (migrator.config).
 """
 
 from __future__ import annotations

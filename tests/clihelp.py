@@ -22,7 +22,7 @@ from typing import Any
 URL = "sqlite:///app.db"  # relative to the test's tmp_path, the CLI's cwd
 TIMEOUT = 180.0  # generous: the machine is shared and may be loaded
 _SETTINGS = ("DATABASE_URL", "MIGRATIONS_DIR", "MIGRATIONS_TABLE", "MIGRATOR_LOCK_TIMEOUT",
-             "NO_COLOR", "FORCE_COLOR")
+             "NO_COLOR", "FORCE_COLOR", "MIGRATOR_LOCK_RETRIES", "MIGRATOR_FILE_LOCK_TIMEOUT")
 
 # The ``make_migrations`` fixture: ``{relative path: text or bytes}`` -> the directory.
 MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]

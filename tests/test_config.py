@@ -158,6 +158,49 @@ def test_bad_lock_timeout_names_its_source(tmp_path: Path) -> None:
         resolve({}, env={}, cwd=tmp_path)
 
 
+# ------------------------------------------------- lock retries (up/down/redo --lock-retries)
+
+
+def test_lock_retry_settings_come_from_environment_over_config(tmp_path: Path) -> None:
+    default = resolve({}, env={}, cwd=tmp_path)
+    assert (default.lock_retries, default.file_lock_timeout) == (0, None)  # no retry policy
+    (tmp_path / "migrator.toml").write_text("lock_retries = 4\nfile_lock_timeout = 2\n")
+    settings = resolve({}, env={}, cwd=tmp_path)
+    assert (settings.lock_retries, settings.file_lock_timeout) == (4, 2.0)
+    env = {"MIGRATOR_LOCK_RETRIES": "7", "MIGRATOR_FILE_LOCK_TIMEOUT": "0.5"}
+    settings = resolve({}, env=env, cwd=tmp_path)
+    assert (settings.lock_retries, settings.file_lock_timeout) == (7, 0.5)
+    assert settings.source["lock_retries"] == "$MIGRATOR_LOCK_RETRIES"
+
+
+@pytest.mark.parametrize(("key", "toml", "message"), [
+    ("lock_retries", "-1", "lock_retries must be a whole number >= 0, got -1"),
+    ("lock_retries", "1.5", "lock_retries must be a whole number >= 0, got 1.5"),
+    ("lock_retries", "true", "lock_retries must be a whole number >= 0, got True"),
+    ("lock_retries", '"3"', None),  # a string of digits is as good as the environment's
+    ("file_lock_timeout", "0", "file_lock_timeout must be a number of seconds > 0 and under "
+                               "a year, got 0"),
+    ("file_lock_timeout", "false", "file_lock_timeout must be a number of seconds > 0 and "
+                                   "under a year, got False"),
+    ("file_lock_timeout", "1e9", "file_lock_timeout must be a number of seconds > 0 and "
+                                 "under a year, got 1000000000.0"),
+])
+def test_bad_lock_retry_settings_name_their_source(
+    tmp_path: Path, key: str, toml: str, message: str | None
+) -> None:
+    (tmp_path / "migrator.toml").write_text(f"{key} = {toml}\n")
+    if message is None:
+        assert resolve({}, env={}, cwd=tmp_path).lock_retries == 3
+        return
+    with pytest.raises(ConfigError) as info:
+        resolve({}, env={}, cwd=tmp_path)
+    assert str(info.value) == f"{message} (from {tmp_path / 'migrator.toml'})"
+    env_name = {"lock_retries": "MIGRATOR_LOCK_RETRIES",
+                "file_lock_timeout": "MIGRATOR_FILE_LOCK_TIMEOUT"}[key]
+    with pytest.raises(ConfigError, match=rf"\(from \${env_name}\)$"):
+        resolve({}, env={env_name: "x"}, cwd=tmp_path)
+
+
 # --------------------------------------------------------------------------- config files
 
 
@@ -168,7 +211,7 @@ def test_unknown_key_in_migrator_toml(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{tmp_path / 'migrator.toml'}: unknown setting(s) dir, urls "
         "(known: url, migrations_dir, migrations_table, lock_timeout, dialect, schema_file, "
-        "[vars])"
+        "lock_retries, file_lock_timeout, [vars])"
     )
 
 

@@ -9,7 +9,7 @@ from migrator.errors import ExitCode
 if TYPE_CHECKING:
     from migrator.api import Migrator, RunResult
     from migrator.cli.context import Context
-    from migrator.lockretry import LockWait
+    from migrator.lockretry import LockWait, RetryPolicy
     from migrator.ordering import ProvenOrder
     from migrator.progress import StepResult
 
@@ -46,7 +46,7 @@ class UpOptions(NamedTuple):
     dump: str | None
     wait: bool
     wait_timeout: float
-    lock_retries: int
+    lock_retries: int | None  # None: not given, the config's (lock_retries) applies
     file_lock_timeout: float | None
     prove_order: bool = False
 
@@ -98,15 +98,55 @@ def _up_parser(p: argparse.ArgumentParser) -> None:
                         "(as 'migrator wait')")
     p.add_argument("--wait-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="with --wait, give up after this long (default 60)")
-    p.add_argument("--lock-retries", type=_retries, default=0, metavar="N",
+    _retry_options(p)
+
+
+def _retry_options(p: argparse.ArgumentParser) -> None:
+    """``up``/``down``/``redo``: retry a file that times out waiting for a lock."""
+    p.add_argument("--lock-retries", type=_retries, default=None, metavar="N",
                    help="a file whose statement times out waiting for a lock (PostgreSQL "
                         "55P03, MySQL 1205) is rolled back and tried again, with a jittered "
                         "doubling pause, up to N times; each wait names the blocking "
-                        "sessions (default 0: fail at once)")
+                        "sessions [$MIGRATOR_LOCK_RETRIES, lock_retries in the config, "
+                        "default 0: fail at once]")
     p.add_argument("--file-lock-timeout", type=_seconds, default=None, metavar="SECONDS",
                    help="how long one statement of a file may wait for a lock (PostgreSQL "
-                        "lock_timeout, MySQL lock_wait_timeout); default: the URL's "
-                        "lock_timeout / lock_wait_timeout, else the server's")
+                        "lock_timeout, MySQL lock_wait_timeout) [$MIGRATOR_FILE_LOCK_TIMEOUT, "
+                        "file_lock_timeout in the config; default: the URL's lock_timeout / "
+                        "lock_wait_timeout, else the server's]")
+
+
+class Retrying:
+    """The retry policy of one run (flags over environment over config) and the
+    waits it reported, for the JSON document."""
+
+    def __init__(self, ctx: "Context", retries: int | None, timeout: float | None,
+                 *, flags_only: bool = False) -> None:
+        self.ctx = ctx
+        self.waits: list[LockWait] = []
+        if not flags_only:
+            s = ctx.settings
+            retries = s.lock_retries if retries is None else retries
+            timeout = s.file_lock_timeout if timeout is None else timeout
+        self.retries = retries or 0
+        self.policy = _policy(self.retries, timeout)
+
+    def waited(self, wait: "LockWait") -> None:
+        self.waits.append(wait)
+        self.ctx.reporter.say(wait.describe(self.retries))
+
+    def add_to(self, document: dict[str, object]) -> dict[str, object]:
+        if self.policy is not None:
+            document["retries"] = [w.to_json() for w in self.waits]
+        return document
+
+
+def _policy(retries: int, timeout: float | None) -> "RetryPolicy | None":
+    if not retries and timeout is None:
+        return None
+    from migrator.lockretry import RetryPolicy
+
+    return RetryPolicy(retries, timeout)
 
 
 class DownOptions(NamedTuple):
@@ -116,10 +156,13 @@ class DownOptions(NamedTuple):
     dry_run: bool
     allow_modified: bool
     dump: str | None
+    lock_retries: int | None
+    file_lock_timeout: float | None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "DownOptions":
-        return cls(args.steps, args.to, args.all, args.dry_run, args.allow_modified, args.dump)
+        return cls(args.steps, args.to, args.all, args.dry_run, args.allow_modified, args.dump,
+                   args.lock_retries, args.file_lock_timeout)
 
 
 def _down_parser(p: argparse.ArgumentParser) -> None:
@@ -131,18 +174,22 @@ def _down_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-modified", action="store_true",
                    help="roll back even if up files changed since they were applied")
     _dump_option(p)
+    _retry_options(p)
 
 
 class RedoOptions(NamedTuple):
     steps: int
+    lock_retries: int | None
+    file_lock_timeout: float | None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "RedoOptions":
-        return cls(args.steps)
+        return cls(args.steps, args.lock_retries, args.file_lock_timeout)
 
 
 def _redo_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=positive, default=1, metavar="N")
+    _retry_options(p)
 
 
 def _steps_json(steps: "list[StepResult]") -> list[dict[str, object]]:
@@ -225,19 +272,13 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
         late_ok, proof = proven_order(ctx, m, opts.to, opts.allow_modified)
     if opts.dry_run:
         return _dry_run(ctx, m, "up", opts, late_ok)
-    policy, waits = None, []
-    if opts.lock_retries or opts.file_lock_timeout is not None:
-        from migrator.lockretry import RetryPolicy
-
-        policy = RetryPolicy(opts.lock_retries, opts.file_lock_timeout)
-
-    def waited(wait: "LockWait") -> None:
-        waits.append(wait)
-        ctx.reporter.say(wait.describe(opts.lock_retries))
-
+    # A retry policy from the environment or the config does not make every
+    # --single-transaction run fail: only the flags are refused there.
+    retry = Retrying(ctx, opts.lock_retries, opts.file_lock_timeout,
+                     flags_only=opts.single_transaction)
     result = m.up(to=opts.to, allow_modified=opts.allow_modified, allow_out_of_order=late_ok,
                   single_transaction=opts.single_transaction,
-                  lock_retries=policy, on_lock_wait=waited)
+                  lock_retries=retry.policy, on_lock_wait=retry.waited)
     for f in result.replaced:
         ctx.reporter.say(f"recorded {f.migration.label} in place of {', '.join(f.versions)} "
                          "(squashed; nothing run)")
@@ -247,11 +288,9 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
         document: dict[str, object] = {"applied": _steps_json(result.steps)}
         if result.replaced:
             document["replaced"] = [f.to_json() for f in result.replaced]
-        if policy is not None:
-            document["retries"] = [w.to_json() for w in waits]
         if proof is not None:
             document["order"] = proof.to_json()
-        dump_json(document)
+        dump_json(retry.add_to(document))
     return ExitCode.OK
 
 
@@ -261,12 +300,14 @@ def down(ctx: "Context", opts: DownOptions) -> ExitCode:
     m = ctx.migrator()
     if opts.dry_run:
         return _dry_run(ctx, m, "down", opts)
+    retry = Retrying(ctx, opts.lock_retries, opts.file_lock_timeout)
     result = m.down(steps=opts.steps, to=opts.to, everything=opts.all,
-                    allow_modified=opts.allow_modified)
+                    allow_modified=opts.allow_modified, lock_retries=retry.policy,
+                    on_lock_wait=retry.waited)
     _summary(ctx, result, "rolled back")
     _write_dump(ctx, m, opts.dump)
     if ctx.json:
-        dump_json({"rolled_back": _steps_json(result.steps)})
+        dump_json(retry.add_to({"rolled_back": _steps_json(result.steps)}))
     return ExitCode.OK
 
 
@@ -274,12 +315,14 @@ def redo(ctx: "Context", opts: RedoOptions) -> ExitCode:
     from migrator.output import dump_json
 
     m = ctx.migrator()
-    rolled_back, applied = m.redo(steps=opts.steps)
+    retry = Retrying(ctx, opts.lock_retries, opts.file_lock_timeout)
+    rolled_back, applied = m.redo(steps=opts.steps, lock_retries=retry.policy,
+                                  on_lock_wait=retry.waited)
     _summary(ctx, applied, "applied")
     _write_dump(ctx, m, None)
     if ctx.json:
-        dump_json({"rolled_back": _steps_json(rolled_back.steps),
-                   "applied": _steps_json(applied.steps)})
+        dump_json(retry.add_to({"rolled_back": _steps_json(rolled_back.steps),
+                                "applied": _steps_json(applied.steps)}))
     return ExitCode.OK
 
 
@@ -306,6 +349,7 @@ COMMANDS: dict[str, Command] = {
             "migrator down --steps 3",
             "migrator down --to 20260101120000    # everything after this version",
             "migrator down --all --dry-run",
+            "migrator down --lock-retries 3 --file-lock-timeout 2  # busy server: fail fast, retry",
             "migrator rollback                    # dbmate's name for 'down'",
         ),
         exits=(*RUN_EXITS[:1],
@@ -315,7 +359,8 @@ COMMANDS: dict[str, Command] = {
     "redo": command(
         _redo_parser,
         RedoOptions.from_args, redo,
-        examples=("migrator redo", "migrator redo --steps 2"),
+        examples=("migrator redo", "migrator redo --steps 2",
+                  "migrator redo --lock-retries 3 --file-lock-timeout 2  # busy server"),
         exits=RUN_EXITS,
     ),
 }

@@ -1,6 +1,8 @@
 """``up --lock-retries N --file-lock-timeout S`` on a busy server, with real CLI
 subprocesses: a second session holds a lock on the migrated table; the file
-times out, is rolled back and retried, and each wait names the holder."""
+times out, is rolled back and retried, and each wait names the holder. The
+same for ``down`` and ``redo``, and the policy from MIGRATOR_LOCK_RETRIES /
+MIGRATOR_FILE_LOCK_TIMEOUT or migrator.toml (a flag wins, then the environment)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clihelp import Result, clean_env, cli
 from serverkit import Server, connect, run_cli, start_cli, with_query
 
 MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
@@ -116,6 +119,9 @@ def test_bad_retry_counts_are_usage_errors(
 
 
 # -- MySQL/MariaDB: metadata locks (DDL) and InnoDB row locks (DML), error 1205 --------
+# MariaDB without the metadata_lock_info plugin names every session with an open
+# transaction as a metadata-lock blocker: on a shared server, other tests' sessions
+# too, so these tests ask that the holder is among the named, not that it is alone.
 
 MY_CASES = {  # what the holder runs in its open transaction, and the file that waits
     "metadata-lock": ("SELECT * FROM {t}", FILE),
@@ -159,11 +165,11 @@ def test_mysql_waits_names_the_blocker_and_succeeds_once_it_lets_go(
         holder.close()
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert f"blocked by pid {pid} (" in r.stderr
+    assert "blocked by pid " in r.stderr and f"pid {pid} (" in r.stderr
     doc = r.json()
     assert [a["version"] for a in doc["applied"]] == ["2"]
     assert doc["retries"][0]["attempt"] == 1
-    assert [b["pid"] for b in doc["retries"][0]["blockers"]] == [pid]
+    assert pid in [b["pid"] for b in doc["retries"][0]["blockers"]]
     assert my.applied_versions() == ["1", "2"]
     status = run_cli(my.url, d, "status")
     assert status.code == 0 and "unfinished" not in status.stdout
@@ -184,10 +190,11 @@ def test_mysql_gives_up_after_the_last_retry_and_leaves_no_journal_entry(
         holder.close()
     assert r.code == 1, r.stderr
     assert "Traceback" not in r.stderr
-    assert f"blocked by: pid {pid}" in r.stderr and "gave up after 2 attempts" in r.stderr
+    assert "blocked by: pid " in r.stderr and f"pid {pid} (" in r.stderr
+    assert "gave up after 2 attempts" in r.stderr
     error = r.json()["error"]
     assert error["code"].startswith("1205") and error["rolled_back"] is True
-    assert [b["pid"] for b in error["blockers"]] == [pid]
+    assert pid in [b["pid"] for b in error["blockers"]]
     assert my.applied_versions() == ["1"]
     # nothing of the file committed, so nothing waits for 'repair': the next run applies it
     assert run_cli(my.url, d, "up").code == 0
@@ -208,7 +215,7 @@ def test_mysql_file_whose_ddl_committed_is_not_retried(
     assert "Traceback" not in r.stderr
     assert "lock timeout on attempt" not in r.stderr
     assert "not retried: statements of this file were already committed" in r.stderr
-    assert f"blocked by: pid {pid}" in r.stderr
+    assert "blocked by: pid " in r.stderr and f"pid {pid} (" in r.stderr
     assert "other" in my.tables()
 
 
@@ -248,3 +255,164 @@ def test_a_signal_during_the_retries_exits_as_usual(
     assert "Traceback" not in stderr
     assert json.loads(stdout)["error"]["kind"] == "interrupted"
     assert pg.applied_versions() == ["1"]
+
+
+# -- the policy from the environment or migrator.toml; down and redo -------------------
+
+DOWN = "ALTER TABLE busy DROP COLUMN note;\n"
+
+
+def _run(server: Server, d: Path, *args: str, **env: str) -> Result:
+    """The CLI in the migrations' parent directory (where migrator.toml is read)."""
+    return cli(d.parent, "-u", server.url, "-d", str(d), *args, env=clean_env(**env))
+
+
+def _released(holder: Any, release: Callable[[], object], run: Callable[[], Result]) -> Result:
+    """``run`` while ``holder`` keeps its lock for 1.5 s more, then lets go."""
+    timer = threading.Timer(1.5, release)
+    timer.start()
+    try:
+        return run()
+    finally:
+        timer.join()
+
+
+def test_config_file_gives_the_retry_policy(pg: Server, busy: tuple[Any, Path, int]) -> None:
+    holder, d, pid = busy
+    (d.parent / "migrator.toml").write_text("lock_retries = 3\nfile_lock_timeout = 0.5\n")
+    r = _released(holder, lambda: holder.execute("COMMIT"), lambda: _run(pg, d, "--json", "up"))
+    assert r.code == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "lock timeout on attempt 1 of 4" in r.stderr and f"blocked by pid {pid}" in r.stderr
+    assert r.json()["retries"][0]["version"] == "2"
+    assert pg.applied_versions() == ["1", "2"]
+
+
+def test_flag_beats_environment_beats_config(pg: Server, busy: tuple[Any, Path, int]) -> None:
+    _, d, pid = busy
+    (d.parent / "migrator.toml").write_text("lock_retries = 5\nfile_lock_timeout = 0.3\n")
+    r = _run(pg, d, "up", MIGRATOR_LOCK_RETRIES="1")
+    assert r.code == 1, r.stderr
+    assert r.stderr.count("lock timeout on attempt") == 1
+    assert "attempt 1 of 2" in r.stderr and "gave up after 2 attempts" in r.stderr
+    r = _run(pg, d, "up", "--lock-retries", "0", MIGRATOR_LOCK_RETRIES="1")
+    assert r.code == 1, r.stderr
+    assert "lock timeout on attempt" not in r.stderr
+    assert f"blocked by: pid {pid}" in r.stderr and "pass --lock-retries N" in r.stderr
+    r = _run(pg, d, "up", MIGRATOR_FILE_LOCK_TIMEOUT="nope")
+    assert r.code == 2 and "Traceback" not in r.stderr
+    assert "file_lock_timeout must be a number of seconds" in r.stderr
+    assert "$MIGRATOR_FILE_LOCK_TIMEOUT" in r.stderr
+    assert pg.applied_versions() == ["1"]
+
+
+def test_config_policy_does_not_refuse_single_transaction(
+    pg: Server, make_migrations: MakeMigrations
+) -> None:
+    d = make_migrations({"1_a.up.sql": "CREATE TABLE a (id INTEGER);\n"})
+    (d.parent / "migrator.toml").write_text("lock_retries = 2\n")
+    r = _run(pg, d, "up", "--single-transaction")
+    assert r.code == 0, r.stderr
+    assert pg.applied_versions() == ["1"]
+
+
+@pytest.fixture
+def busy_applied(pg: Server, busy: tuple[Any, Path, int]) -> tuple[Any, Path, int]:
+    """``busy`` with migration 2 (and its down file) applied before the holder locks it."""
+    holder, d, pid = busy
+    holder.execute("ROLLBACK")
+    (d / "2_note.down.sql").write_text(DOWN)
+    assert run_cli(pg.url, d, "up").code == 0
+    holder.execute("BEGIN")
+    holder.execute(f"LOCK TABLE {pg.ref('busy')} IN ACCESS EXCLUSIVE MODE")
+    return holder, d, pid
+
+
+def test_down_retries_the_file_and_names_the_blocker(
+    pg: Server, busy_applied: tuple[Any, Path, int]
+) -> None:
+    holder, d, pid = busy_applied
+    r = _released(holder, lambda: holder.execute("COMMIT"), lambda: _run(
+        pg, d, "--json", "down", "--lock-retries", "3", "--file-lock-timeout", "0.5"))
+    assert r.code == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "2_note: lock timeout on attempt 1 of 4" in r.stderr
+    doc = r.json()
+    assert [a["version"] for a in doc["rolled_back"]] == ["2"]
+    assert doc["retries"][0]["blockers"][0]["pid"] == pid
+    assert "note" not in pg.columns("busy")
+    assert pg.applied_versions() == ["1"]
+
+
+def test_down_gives_up_and_keeps_the_migration(
+    pg: Server, busy_applied: tuple[Any, Path, int]
+) -> None:
+    holder, d, pid = busy_applied
+    r = _run(pg, d, "--json", "down", MIGRATOR_LOCK_RETRIES="1",
+             MIGRATOR_FILE_LOCK_TIMEOUT="0.3")
+    assert r.code == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert f"blocked by: pid {pid}" in r.stderr and "gave up after 2 attempts" in r.stderr
+    error = r.json()["error"]
+    assert error["code"] == "55P03" and error["attempts"] == 2
+    holder.execute("ROLLBACK")
+    assert "note" in pg.columns("busy")
+    assert pg.applied_versions() == ["1", "2"]
+
+
+def test_redo_retries_its_files(pg: Server, busy_applied: tuple[Any, Path, int]) -> None:
+    holder, d, _ = busy_applied
+    r = _released(holder, lambda: holder.execute("COMMIT"), lambda: _run(
+        pg, d, "--json", "redo", "--lock-retries", "3", "--file-lock-timeout", "0.5"))
+    assert r.code == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    doc = r.json()
+    assert [a["version"] for a in doc["rolled_back"]] == ["2"]
+    assert [a["version"] for a in doc["applied"]] == ["2"]
+    assert doc["retries"] and doc["retries"][0]["version"] == "2"
+    assert "note" in pg.columns("busy")
+    assert pg.applied_versions() == ["1", "2"]
+
+
+MY_DOWN = {"metadata-lock": DOWN, "row-lock": "UPDATE busy SET id = 1;\n"}
+
+
+@pytest.mark.parametrize("case", MY_CASES)
+def test_mysql_down_retries_with_the_policy_from_the_environment(
+    my: Server, make_migrations: MakeMigrations, case: str
+) -> None:
+    held, file = MY_CASES[case]
+    d = _my_busy(my, make_migrations, file)
+    (d / "2_note.down.sql").write_text(MY_DOWN[case])
+    assert run_cli(my.url, d, "up").code == 0
+    holder, pid = _my_holder(my, held)
+    try:
+        r = _released(holder, holder.commit, lambda: _run(
+            my, d, "--json", "down", MIGRATOR_LOCK_RETRIES="3",
+            MIGRATOR_FILE_LOCK_TIMEOUT="0.5"))
+    finally:
+        holder.close()
+    assert r.code == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "blocked by pid " in r.stderr and f"pid {pid} (" in r.stderr
+    doc = r.json()
+    assert [a["version"] for a in doc["rolled_back"]] == ["2"]
+    assert pid in [b["pid"] for b in doc["retries"][0]["blockers"]]
+    assert my.applied_versions() == ["1"]
+
+
+def test_mysql_config_file_gives_the_retry_policy(
+    my: Server, make_migrations: MakeMigrations
+) -> None:
+    held, file = MY_CASES["row-lock"]
+    d = _my_busy(my, make_migrations, file)
+    (d.parent / "migrator.toml").write_text("lock_retries = 3\nfile_lock_timeout = 0.5\n")
+    holder, pid = _my_holder(my, held)
+    try:
+        r = _released(holder, holder.commit, lambda: _run(my, d, "--json", "up"))
+    finally:
+        holder.close()
+    assert r.code == 0, r.stderr
+    assert "lock timeout on attempt 1 of 4" in r.stderr and f"blocked by pid {pid} (" in r.stderr
+    assert r.json()["retries"][0]["attempt"] == 1
+    assert my.applied_versions() == ["1", "2"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -15,11 +16,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clihelp import Result, clean_env, cli
+from clihelp import Result, clean_env, cli, start
 from serverkit import Server, connect, run_cli, start_cli, with_query
 
 MakeMigrations = Callable[[Mapping[str, str | bytes]], Path]
 FILE = "ALTER TABLE busy ADD COLUMN note TEXT;\n"
+
+
+def released_on_first_wait(proc: subprocess.Popen[str], release: Callable[[], object]) -> Result:
+    """The started CLI's result; ``release`` runs once it reports its first lock timeout.
+
+    Released on what the run says, not after a fixed time: on a loaded machine the
+    process may not even have reached its first lock wait after a second or two.
+    """
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stderr is not None
+        released = False
+        for line in proc.stderr:
+            lines.append(line)
+            if not released and "lock timeout on attempt" in line:
+                released = True
+                release()
+        if not released:
+            release()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        proc.wait(timeout=120)
+    finally:
+        proc.kill()
+        reader.join()
+    return Result(proc.returncode, out, "".join(lines))
 
 
 @pytest.fixture
@@ -42,13 +74,9 @@ def test_waits_names_the_blocker_and_succeeds_once_it_lets_go(
     pg: Server, busy: tuple[Any, Path, int]
 ) -> None:
     holder, d, pid = busy
-    release = threading.Timer(1.5, lambda: holder.execute("COMMIT"))
-    release.start()
-    try:
-        r = run_cli(pg.url, d, "--json", "up", "--lock-retries", "3",
-                    "--file-lock-timeout", "0.5")
-    finally:
-        release.join()
+    r = released_on_first_wait(
+        start_cli(pg.url, d, "--json", "up", "--lock-retries", "3", "--file-lock-timeout", "0.5"),
+        lambda: holder.execute("COMMIT"))
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert f"blocked by pid {pid} (postgres" in r.stderr
@@ -155,13 +183,11 @@ def test_mysql_waits_names_the_blocker_and_succeeds_once_it_lets_go(
     held, file = MY_CASES[case]
     d = _my_busy(my, make_migrations, file)
     holder, pid = _my_holder(my, held)
-    release = threading.Timer(1.5, holder.commit)
-    release.start()
     try:
-        r = run_cli(my.url, d, "--json", "up", "--lock-retries", "3",
-                    "--file-lock-timeout", "0.5")
+        r = released_on_first_wait(
+            start_cli(my.url, d, "--json", "up", "--lock-retries", "3",
+                      "--file-lock-timeout", "0.5"), holder.commit)
     finally:
-        release.join()
         holder.close()
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
@@ -267,20 +293,17 @@ def _run(server: Server, d: Path, *args: str, **env: str) -> Result:
     return cli(d.parent, "-u", server.url, "-d", str(d), *args, env=clean_env(**env))
 
 
-def _released(holder: Any, release: Callable[[], object], run: Callable[[], Result]) -> Result:
-    """``run`` while ``holder`` keeps its lock for 1.5 s more, then lets go."""
-    timer = threading.Timer(1.5, release)
-    timer.start()
-    try:
-        return run()
-    finally:
-        timer.join()
+def _released(release: Callable[[], object], server: Server, d: Path, *args: str,
+              **env: str) -> Result:
+    """``_run``'s CLI, with the holder letting go once the run reports its first wait."""
+    return released_on_first_wait(
+        start(d.parent, "-u", server.url, "-d", str(d), *args, env=clean_env(**env)), release)
 
 
 def test_config_file_gives_the_retry_policy(pg: Server, busy: tuple[Any, Path, int]) -> None:
     holder, d, pid = busy
     (d.parent / "migrator.toml").write_text("lock_retries = 3\nfile_lock_timeout = 0.5\n")
-    r = _released(holder, lambda: holder.execute("COMMIT"), lambda: _run(pg, d, "--json", "up"))
+    r = _released(lambda: holder.execute("COMMIT"), pg, d, "--json", "up")
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert "lock timeout on attempt 1 of 4" in r.stderr and f"blocked by pid {pid}" in r.stderr
@@ -332,8 +355,8 @@ def test_down_retries_the_file_and_names_the_blocker(
     pg: Server, busy_applied: tuple[Any, Path, int]
 ) -> None:
     holder, d, pid = busy_applied
-    r = _released(holder, lambda: holder.execute("COMMIT"), lambda: _run(
-        pg, d, "--json", "down", "--lock-retries", "3", "--file-lock-timeout", "0.5"))
+    r = _released(lambda: holder.execute("COMMIT"), pg, d, "--json", "down",
+                  "--lock-retries", "3", "--file-lock-timeout", "0.5")
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert "2_note: lock timeout on attempt 1 of 4" in r.stderr
@@ -362,8 +385,8 @@ def test_down_gives_up_and_keeps_the_migration(
 
 def test_redo_retries_its_files(pg: Server, busy_applied: tuple[Any, Path, int]) -> None:
     holder, d, _ = busy_applied
-    r = _released(holder, lambda: holder.execute("COMMIT"), lambda: _run(
-        pg, d, "--json", "redo", "--lock-retries", "3", "--file-lock-timeout", "0.5"))
+    r = _released(lambda: holder.execute("COMMIT"), pg, d, "--json", "redo",
+                  "--lock-retries", "3", "--file-lock-timeout", "0.5")
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
     doc = r.json()
@@ -387,9 +410,8 @@ def test_mysql_down_retries_with_the_policy_from_the_environment(
     assert run_cli(my.url, d, "up").code == 0
     holder, pid = _my_holder(my, held)
     try:
-        r = _released(holder, holder.commit, lambda: _run(
-            my, d, "--json", "down", MIGRATOR_LOCK_RETRIES="3",
-            MIGRATOR_FILE_LOCK_TIMEOUT="0.5"))
+        r = _released(holder.commit, my, d, "--json", "down", MIGRATOR_LOCK_RETRIES="3",
+                      MIGRATOR_FILE_LOCK_TIMEOUT="0.5")
     finally:
         holder.close()
     assert r.code == 0, r.stderr
@@ -409,7 +431,7 @@ def test_mysql_config_file_gives_the_retry_policy(
     (d.parent / "migrator.toml").write_text("lock_retries = 3\nfile_lock_timeout = 0.5\n")
     holder, pid = _my_holder(my, held)
     try:
-        r = _released(holder, holder.commit, lambda: _run(my, d, "--json", "up"))
+        r = _released(holder.commit, my, d, "--json", "up")
     finally:
         holder.close()
     assert r.code == 0, r.stderr

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
+from migrator.backends.guard import driver_errors
 from migrator.errors import ConfigError, MigrationFailed
 from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover, discover_all
 from migrator.plan import (
@@ -174,7 +175,8 @@ class Migrator:
             busy_timeout=max(MIN_BUSY_WAIT, self.lock_timeout),
         )
         try:
-            yield backend
+            with driver_errors(backend):
+                yield backend
         finally:
             backend.close()
 

@@ -146,6 +146,10 @@ def _next_step(item: Prepared, info: FailureInfo) -> str:
     command = "up" if item.direction == UP else "down"
     if info.db_error.resource:
         return f"free disk space, then run 'migrator {command}' again (the file may be fine)"
+    if info.db_error.lost and info.transactional:
+        return (f"the connection to the database was lost (a server restart or a terminated "
+                f"session), not a fault of the file: run 'migrator {command}' again once the "
+                "server is back")
     if info.transactional:
         return f"fix {item.source.path} and run 'migrator {command}' again"
     return (

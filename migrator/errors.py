@@ -121,12 +121,14 @@ class DatabaseFailed(MigratorError):
                     "recorded)\n"
                     "  next:  run the command again once the server is back")
         else:
-            text = f"{display_url} failed: {error}"
+            text = (f"{display_url} failed: {error}\n"
+                    "  state: no migration file was running; the database rolled back what "
+                    "this command had not committed")
         super().__init__(text)
 
     def details(self) -> dict[str, object]:
         return {"code": self.error.code, "message": self.error.message,
-                "lost": self.error.lost}
+                "lost": self.error.lost, "summary": str(self)}
 
 
 class UnfinishedMigration(MigratorError):

@@ -248,9 +248,8 @@ def journal_failure(
         ran += (f"; {_statements(*rolled_back)}, one transaction, were rolled back "
                 "(DDL commits at once on MySQL and cannot be rolled back)")
     v, command = item.migration.version, "up" if item.direction == UP else "down"
-    recorded = ("the connection was lost, so the journal still says the file was running "
-                "(the server kept what had committed)" if db_error.lost
-                else "recorded as failed")
+    recorded = ("the connection was lost, and the journal still says the file was running"
+                if db_error.lost else "recorded as failed")
     next_step = (
         f"make the database match the whole file or none of it, then record which with "
         f"'migrator repair {v} --applied' or 'migrator repair {v} --rolled-back', "

@@ -266,18 +266,14 @@ class DuckdbBackend(RowStore):
         self._in_tx = True
 
     def commit(self) -> None:
+        # DuckDB writes a transaction to its WAL only now: a full disk shows here, after
+        # every statement succeeded, and the transaction is gone with it. The driver's
+        # error goes up as it is, so a file's COMMIT is reported like any other backend's
+        # (the file, "the COMMIT failed", the database's words; resource: free space).
         try:
             self.conn.execute("COMMIT")
-        except duckdb.Error as exc:
-            # DuckDB writes a transaction to its WAL only now: a full disk shows here,
-            # after every statement succeeded, and the transaction is gone with it
+        finally:
             self._in_tx = False
-            raise MigratorError(
-                f"COMMIT failed on database {self.path}: {error_parts(exc)[0]}; the "
-                "transaction was rolled back, so nothing of it is applied. Free disk space "
-                "or fix the cause, then run again"
-            ) from exc
-        self._in_tx = False
 
     def rollback(self) -> None:
         if self._conn is None or not self._in_tx:

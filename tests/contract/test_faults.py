@@ -60,6 +60,9 @@ BOUNDARIES["redo"].append(["1"])
 RUN_FILES = ("up", "down", "redo", "load")
 # Commands that only record: the fault strikes while they wait for the run lock.
 RECORD_ONLY = ("baseline", "repair", "squash", "adopt")
+# The JSON error kind of a struck command: a file's failure, else 'database'.
+FAILED_KIND = {"up": "migration-failed", "down": "migration-failed",
+               "redo": "migration-failed", "load": "load-failed"}
 # The database's words for a connection that went away under a command.
 LOST_WORDS = ("lost the connection", "terminating connection", "server closed the connection",
               "Lost connection", "gone away", "57P01", "57P02", "57P03", "08006")
@@ -462,7 +465,8 @@ def mid_run(backend: Backend, db: Db, tmp_path: Path, command: str,
     slow = db.sleep_sql(SLOW_SECONDS) + "\n" if command in RUN_FILES else ""
     d = prepare(db, tmp_path, command, slow)
     with lock_held(db, d) if command in RECORD_ONLY else contextlib.nullcontext():
-        args = ARGS[command] + (("--lock-timeout", "60") if command in RECORD_ONLY else ())
+        args = ARGS[command] + ("--json",) + (
+            ("--lock-timeout", "60") if command in RECORD_ONLY else ())
         proc = start_migrator(db, d, *args)
         _struck_point(backend, db, proc, command)
         strike(proc)
@@ -470,6 +474,10 @@ def mid_run(backend: Backend, db: Db, tmp_path: Path, command: str,
     no_traceback(r)
     assert r.code == 1, r
     assert any(w in r.stderr for w in LOST_WORDS), r
+    error = r.json()["error"]  # and one JSON document on stdout
+    assert error["kind"] == FAILED_KIND.get(command, "database"), error
+    if error["kind"] == "database":
+        assert error["lost"] is True, error
     if command in ("up", "down", "redo") and backend.atomic_ddl:
         assert "run 'migrator" in r.stderr and "not a fault of the file" in r.stderr, r
     at_boundary(db, command, backend.atomic_ddl)
@@ -512,9 +520,12 @@ def disk_full(backend: Backend, db: Db, tmp_path: Path, command: str) -> None:
     else:  # the disk is full already: the first page written (or the WAL) fails
         limit = 1024 if backend.name == "sqlite" else 16
     before = db.snapshot()
-    r = limited(db, d, limit, *ARGS[command])
+    r = limited(db, d, limit, *ARGS[command], "--json")
     no_traceback(r)
     assert r.code == 1, r
+    # a new DuckDB file cannot even be begun: 'database', before any statement of the dump
+    kinds = {FAILED_KIND.get(command, "database")} | ({"database"} if command == "load" else set())
+    assert r.json()["error"]["kind"] in kinds, r
     words = ("SQLITE_FULL", "SQLITE_IOERR") if backend.name == "sqlite" else (
         "File too large", "No space left")
     assert any(w in r.stderr for w in words), r

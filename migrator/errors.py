@@ -116,14 +116,12 @@ class DatabaseFailed(MigratorError):
         self.error = error
         if error.lost:
             text = (f"lost the connection to {display_url}: {error}\n"
-                    "  state: no migration file was running; the server rolled back what "
-                    "this command had not committed ('migrator status' shows what is "
-                    "recorded)\n"
+                    "  state: the server rolled back what this command had not committed "
+                    "('migrator status' shows what is recorded)\n"
                     "  next:  run the command again once the server is back")
         else:
             text = (f"{display_url} failed: {error}\n"
-                    "  state: no migration file was running; the database rolled back what "
-                    "this command had not committed")
+                    "  state: the database rolled back what this command had not committed")
         super().__init__(text)
 
     def details(self) -> dict[str, object]:

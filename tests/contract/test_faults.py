@@ -539,3 +539,41 @@ def disk_full(backend: Backend, db: Db, tmp_path: Path, command: str) -> None:
         assert db.applied_versions() == ["1", "2"] and "g" in db.tables()
         return
     rerun_completes(backend, db, d, command)
+
+
+def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
+    backend: Backend, db: Db, tmp_path: Path
+) -> None:
+    """The COMMIT may have reached the server before the connection went: the report
+    must not claim a rollback, and the rerun must not apply the file twice."""
+    if backend.name != "postgres":
+        pytest.skip("only PostgreSQL runs a statement of the file's at COMMIT for long "
+                    "(a deferred constraint trigger) while another session can end it")
+    d = files(tmp_path)
+    from migrator import Migrator
+
+    Migrator(db.url, d).up(to="1")
+    write(d / "2_b.up.sql",
+          "CREATE TABLE b (id INTEGER);\n"
+          "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+          "BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$;\n"
+          "CREATE CONSTRAINT TRIGGER b_slow AFTER INSERT ON b DEFERRABLE INITIALLY DEFERRED\n"
+          "  FOR EACH ROW EXECUTE FUNCTION slow_commit();\n"
+          "INSERT INTO b VALUES (1);\n")
+    proc = start_migrator(db, d, "up")
+    deadline = time.monotonic() + 60
+    pattern = f"migrator % pid {proc.pid}"
+    while not db.query("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE %s "
+                       "AND query = 'COMMIT' AND state = 'active'", (pattern,)):
+        assert proc.poll() is None and time.monotonic() < deadline, finish(proc)
+        time.sleep(0.05)
+    _terminate(backend, db, proc)
+    r = finish(proc, timeout=60)
+    no_traceback(r)
+    assert r.code == 1, r
+    assert "lost during the COMMIT" in r.stderr and "'migrator status'" in r.stderr, r
+    assert "were rolled back" not in r.stderr, r
+    assert db.applied_versions() == ["1"] and "b" not in db.tables()  # here: not committed
+    files(tmp_path)  # 2_b without the trigger
+    ok(migrator(db, d, "up"))
+    assert db.applied_versions() == ["1", "2"]

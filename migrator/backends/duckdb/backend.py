@@ -79,10 +79,18 @@ def error_parts(exc: BaseException) -> tuple[str, int | None]:
     return text, None
 
 
-def _disk_full(exc: BaseException) -> bool:
+def disk_full(exc: BaseException) -> bool:
     """A write refused for space (a full disk, a file size limit), whatever the class:
     a COMMIT reports it as a TransactionException."""
     return any(words in str(exc) for words in ("File too large", "No space left on device"))
+
+
+def full_disk_error(exc: BaseException) -> DbError:
+    """``exc`` (a write refused for space) as the database's words and the advice."""
+    first, _, rest = error_parts(exc)[0].partition("\n")
+    return DbError(code=type(exc).__name__, message=first, detail=rest.strip() or None,
+                   hint="the disk is full or a file size limit was reached: free space and "
+                        "run it again", resource=True)
 
 
 class DuckdbBackend(RowStore):
@@ -137,9 +145,8 @@ class DuckdbBackend(RowStore):
                     for leftover in (self.path, self.path + ".wal"):
                         with contextlib.suppress(OSError):
                             os.unlink(leftover)
-                if holder is None and _disk_full(exc):  # not the URL's fault: exit 1
-                    raise DatabaseFailed(self.display_url, self.describe_error(exc)
-                                         or DbError("", str(exc))) from exc
+                if holder is None and disk_full(exc):  # not the URL's fault: exit 1
+                    raise DatabaseFailed(self.display_url, full_disk_error(exc)) from exc
                 if holder is None:
                     raise ConfigError(f"cannot open database {self.path}: {exc}") from exc
                 if time.monotonic() >= deadline:
@@ -369,7 +376,7 @@ class DuckdbBackend(RowStore):
             position = len(prefix) + 1
         hint = None
         resource = isinstance(exc, duckdb.OutOfMemoryException | duckdb.IOException) \
-            or _disk_full(exc)
+            or disk_full(exc)
         if resource:
             hint = ("memory or disk ran out, or the disk failed; the migration itself may "
                     "be fine: free space and run it again")

@@ -108,8 +108,12 @@ class PrivatePostgres(PrivateServer):
         if self._as_user:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.sockets, "postgres")
-        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-N", "-E", "UTF8", "--locale=C")
+        try:
+            self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                      "-N", "-E", "UTF8", "--locale=C")
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     def _run(self, *argv: str) -> None:
         cmd = ["runuser", "-u", "postgres", "--", *argv] if self._as_user else list(argv)
@@ -161,6 +165,7 @@ class PrivateMariadb(PrivateServer):
              "--skip-name-resolve"],
             capture_output=True, text=True, timeout=120)
         if proc.returncode:
+            shutil.rmtree(self.root, ignore_errors=True)
             raise RuntimeError(f"mariadb-install-db failed: {proc.stderr[-2000:]}")
 
     def url(self, database: str = "mysql") -> str:

@@ -37,7 +37,6 @@ from contract.servers import PrivateMariadb, PrivatePostgres, PrivateServer, fre
 COMMANDS = ("up", "down", "redo", "baseline", "unlock", "repair", "squash", "adopt", "load",
             "create", "drop")
 FAULTS = ("not-started", "restarted", "dropped", "disk-full", "bad-url")
-SERVERS = ("postgres", "mysql")
 LOCAL = ("sqlite", "duckdb")
 
 ARGS = {
@@ -104,11 +103,11 @@ def private_servers() -> Iterator[Callable[[str], PrivateServer]]:
             try:
                 server: PrivateServer = PrivatePostgres() if kind == "postgres" \
                     else PrivateMariadb()
-                server.start()
             except (FileNotFoundError, RuntimeError, OSError, subprocess.SubprocessError) as e:
                 failed[kind] = f"no private {kind} server to restart here: {e}"
                 pytest.skip(failed[kind])
-            started[kind] = server
+            started[kind] = server  # closed at the end, even if it never started
+            server.start()
         return started[kind]
 
     yield get
@@ -143,13 +142,13 @@ def test_fault(backend: Backend, command: str, fault: str, tmp_path: Path,
 SLOW_SECONDS = 60  # never waited for: the fault ends it within a second or two
 
 
-def files(root: Path, *, slow_up: str = "", slow_down: str = "") -> Path:
-    """1_a and 2_b (tables a and b), with ``slow_*`` before 2_b's statement; the dir."""
+def files(root: Path) -> Path:
+    """1_a and 2_b, reversible (tables a and b); the migrations directory."""
     d = root / "migrations"
     write(d / "1_a.up.sql", "CREATE TABLE a (id INTEGER);\n")
     write(d / "1_a.down.sql", "DROP TABLE a;\n")
-    write(d / "2_b.up.sql", slow_up + "CREATE TABLE b (id INTEGER);\n")
-    write(d / "2_b.down.sql", slow_down + "DROP TABLE b;\n")
+    write(d / "2_b.up.sql", "CREATE TABLE b (id INTEGER);\n")
+    write(d / "2_b.down.sql", "DROP TABLE b;\n")
     return d
 
 
@@ -182,8 +181,9 @@ def prepare(db: Db, root: Path, command: str, slow: str = "", *, apply: bool = T
     if command == "squash":  # the files squashed after the database applied them
         write(d / "2_squashed.up.sql", "-- squash of migrations 1_a, 2_b; the originals are "
               "in squashed/\nCREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\n")
+        (d / "squashed").mkdir()
         for name in ("1_a.up.sql", "1_a.down.sql", "2_b.up.sql", "2_b.down.sql"):
-            (d / name).rename(write(d / "squashed" / name, "").parent / name)
+            (d / name).rename(d / "squashed" / name)
     if slow:  # after the setup ran the quick version
         if command in ("up", "redo"):
             write(d / "2_b.up.sql", slow + "CREATE TABLE b (id INTEGER);\n")
@@ -257,13 +257,13 @@ def not_started(backend: Backend, db: Db, tmp_path: Path, command: str) -> None:
     parts = urlsplit(db.url)
     user = parts.username or ("postgres" if backend.name == "postgres" else "root")
     port = free_port()  # bound, then released: nothing listens there now
-    tcp = urlunsplit((parts.scheme, f"{user}@127.0.0.1:{port}", parts.path, "", ""))
+    name = "/migrator_fault_nodb"  # should a server appear on that port, a name it lacks
+    tcp = urlunsplit((parts.scheme, f"{user}@127.0.0.1:{port}", name, "", ""))
     if backend.name == "postgres":
-        sock = f"postgres://{user}@{parts.path}?host={tmp_path / 'nosock'}"
-        words = ("Connection refused", "No such file or directory")
+        sock = f"postgres://{user}@{name}?host={tmp_path / 'nosock'}"
     else:
-        sock = f"mysql://{user}@localhost{parts.path}?unix_socket={tmp_path / 'no.sock'}"
-        words = ("Connection refused", "No such file or directory")
+        sock = f"mysql://{user}@localhost{name}?unix_socket={tmp_path / 'no.sock'}"
+    words = ("Connection refused", "No such file or directory")
     started = time.monotonic()
     urls = [with_query(tcp, "connect_timeout=3"), with_query(sock, "connect_timeout=3")]
     for url, r in at_once(rotated(urls, command, 1), d, *ARGS[command], timeout=60):

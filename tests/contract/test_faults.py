@@ -588,3 +588,29 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
     files(tmp_path)  # 2_b without the trigger
     ok(migrator(db, d, "up"))
     assert db.applied_versions() == ["1", "2"]
+
+
+@pytest.mark.parametrize("command", ["up", "baseline", "load", "drop"])
+def test_a_disk_without_a_free_byte(backend: Backend, command: str, tmp_path: Path,
+                                    request: pytest.FixtureRequest) -> None:
+    """Not even the lock file's note of its holder can be written: the lock (a flock)
+    holds all the same, a write fails with the database's words, and drop, which
+    only deletes, still works."""
+    if backend.name not in LOCAL:
+        pytest.skip("the server writes its own files: RLIMIT_FSIZE limits only the client")
+    db = request.getfixturevalue("db")
+    d = prepare(db, tmp_path, command)
+    before = db.snapshot()
+    r = limited(db, d, 0, *ARGS[command], "--json")
+    no_traceback(r)
+    if command == "drop":
+        assert r.code == 0, r
+        assert not db.path.exists()  # type: ignore[attr-defined]
+        return
+    assert r.code == 1, r
+    assert r.json()["error"]["kind"] in ("database", "migration-failed", "load-failed"), r
+    if command == "load":
+        assert db.tables() == set()
+    else:
+        assert db.snapshot() == before
+    rerun_completes(backend, db, d, command)

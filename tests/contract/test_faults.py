@@ -266,10 +266,11 @@ def not_started(backend: Backend, db: Db, tmp_path: Path, command: str) -> None:
     words = ("Connection refused", "No such file or directory")
     started = time.monotonic()
     urls = [with_query(tcp, "connect_timeout=3"), with_query(sock, "connect_timeout=3")]
-    for url, r in at_once(rotated(urls, command, 1), d, *ARGS[command], timeout=60):
+    for url, r in at_once(rotated(urls, command, 1), d, *ARGS[command], "--json", timeout=60):
         no_traceback(r)
         assert r.code == 2, (url, r)
         assert "cannot connect" in r.stderr and any(w in r.stderr for w in words), (url, r)
+        assert r.json()["error"]["kind"] in ("unavailable", "config"), (url, r)
     assert time.monotonic() - started < 30, "the connect timeout was not honoured"
     assert db.snapshot() == before
 
@@ -370,10 +371,11 @@ def bad_url(backend: Backend, db: Db, tmp_path: Path, command: str) -> None:
     d = prepare(db, tmp_path, command, apply=False)
     before, listing = db.snapshot(), sorted(p.name for p in tmp_path.iterdir())
     urls = rotated(bad_urls(backend, db, tmp_path), command, 1 if backend.name in LOCAL else 2)
-    for url, r in at_once(urls, d, *ARGS[command]):
+    for url, r in at_once(urls, d, *ARGS[command], "--json"):
         no_traceback(r)
         assert r.code == 2, (url, r)
         assert r.stderr.startswith("error:"), (url, r)
+        assert r.json()["error"]["kind"] == "config", (url, r)
     assert db.snapshot() == before  # nothing written, nothing dropped
     assert sorted(p.name for p in tmp_path.iterdir()) == listing  # no file created
 

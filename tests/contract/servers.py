@@ -97,9 +97,10 @@ class PrivatePostgres(PrivateServer):
     kind = "postgres"
 
     def __init__(self) -> None:
-        self.initdb, self.pg_ctl = _tool("initdb"), _tool("pg_ctl")
-        if self.initdb is None or self.pg_ctl is None:
+        initdb, pg_ctl = _tool("initdb"), _tool("pg_ctl")
+        if initdb is None or pg_ctl is None:
             raise FileNotFoundError("initdb/pg_ctl not found")
+        self.initdb, self.pg_ctl = initdb, pg_ctl
         self.root = Path(tempfile.mkdtemp(prefix="migrator-faults-pg-"))
         self.data, self.sockets = self.root / "data", self.root / "sock"
         self.sockets.mkdir()
@@ -134,14 +135,14 @@ class PrivatePostgres(PrivateServer):
                    "-c fsync=off -c full_page_writes=off "
                    "-c shared_buffers=16MB -c max_connections=30")
         self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.root / "server.log"),
-                  "-o", options, "-w", "-t", str(int(START_TIMEOUT)), "start")  # type: ignore[arg-type]
+                  "-o", options, "-w", "-t", str(int(START_TIMEOUT)), "start")
         self._wait_until_up()
 
     def stop(self, *, hard: bool = True) -> None:
         if not (self.data / "postmaster.pid").exists():
             return
         mode = "immediate" if hard else "fast"
-        self._run(self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop")  # type: ignore[arg-type]
+        self._run(self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "stop")
 
 
 class PrivateMariadb(PrivateServer):

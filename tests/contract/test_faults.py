@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -420,11 +421,13 @@ def _terminate(backend: Backend, db: Db, proc: subprocess.Popen[str]) -> None:
         ended = db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                          "WHERE application_name LIKE %s", (f"migrator % pid {proc.pid}",))
     else:
-        ended = [db.query(f"KILL CONNECTION {int(row[0])}") or row for row in _mysql_busy(db)]
+        ended = _mysql_busy(db)
+        for row in ended:
+            db.query(f"KILL CONNECTION {int(row[0])}")
     assert ended, "no session of the command to end"
 
 
-def _mysql_busy(db: Db) -> list[tuple[object, ...]]:
+def _mysql_busy(db: Db) -> list[tuple[Any, ...]]:
     """This test database's sessions running the slow statement or waiting for the lock."""
     return db.query("SELECT id FROM information_schema.processlist WHERE db = %s "
                     "AND id <> CONNECTION_ID() AND (info LIKE %s OR info LIKE %s)",
@@ -607,7 +610,7 @@ def test_a_disk_without_a_free_byte(backend: Backend, command: str, tmp_path: Pa
     no_traceback(r)
     if command == "drop":
         assert r.code == 0, r
-        assert not db.path.exists()  # type: ignore[attr-defined]
+        assert not db.path.exists()
         return
     assert r.code == 1, r
     assert r.json()["error"]["kind"] in ("database", "migration-failed", "load-failed"), r

@@ -216,6 +216,11 @@ def at_boundary(db: Db, command: str, atomic: bool) -> list[str]:
     return applied
 
 
+# A struck session may take a moment to end on the server (its lock with it): a rerun
+# waits that long, and a lock that stayed held would still fail it (exit 4).
+RERUN_WAIT = ("--lock-timeout", "10")
+
+
 def rerun_completes(backend: Backend, db: Db, d: Path, command: str) -> None:
     """Running again finishes the job (after 'repair' where MySQL's journal asks for it)."""
     quick = files(d.parent) if command != "squash" else d
@@ -224,16 +229,16 @@ def rerun_completes(backend: Backend, db: Db, d: Path, command: str) -> None:
             for t in sorted(user_tables(db)):
                 db.query(f"DROP TABLE {db.ref(t)}")
         write(d.parent / "dump.sql", "CREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\n")
-        ok(migrator(db, quick, "load", "dump.sql"))
+        ok(migrator(db, quick, *RERUN_WAIT, "load", "dump.sql"))
         assert user_tables(db) == {"a", "b"}
         return
     if not backend.atomic_ddl and command in RUN_FILES:
         status = migrator(db, quick, "status")
         if "unfinished" in status.stdout:  # the journal kept the file that was running
             direction_done = "--applied" if command == "down" else "--rolled-back"
-            ok(migrator(db, quick, "repair", "2", direction_done))
+            ok(migrator(db, quick, *RERUN_WAIT, "repair", "2", direction_done))
     again = ("up",) if command == "redo" else ARGS[command]
-    ok(migrator(db, quick, *again))
+    ok(migrator(db, quick, *RERUN_WAIT, *again))
     assert db.applied_versions() == BEFORE_AFTER[command][1]
 
 
@@ -591,7 +596,7 @@ def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
     assert "were rolled back" not in r.stderr, r
     assert db.applied_versions() == ["1"] and "b" not in db.tables()  # here: not committed
     files(tmp_path)  # 2_b without the trigger
-    ok(migrator(db, d, "up"))
+    ok(migrator(db, d, *RERUN_WAIT, "up"))
     assert db.applied_versions() == ["1", "2"]
 
 

@@ -624,3 +624,17 @@ def test_a_disk_without_a_free_byte(backend: Backend, command: str, tmp_path: Pa
     else:
         assert db.snapshot() == before
     rerun_completes(backend, db, d, command)
+
+
+def test_connect_timeout_does_not_bound_a_long_statement(
+    backend: Backend, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The handshake is bounded by connect_timeout (above); a statement never is."""
+    if backend.name not in ("mysql", "postgres"):
+        pytest.skip(f"{backend.name} has no connect timeout")
+    db = request.getfixturevalue("db")
+    d = files(tmp_path)
+    write(d / "2_b.up.sql", db.sleep_sql(3) + "\nCREATE TABLE b (id INTEGER);\n")
+    url = with_query(db.url, "connect_timeout=2")  # libpq's minimum is 2 s
+    ok(migrator_at(url, d, "up"))
+    assert db.applied_versions() == ["1", "2"]

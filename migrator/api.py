@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from migrator import replaces
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
+from migrator.backends.guard import driver_errors
 from migrator.errors import ConfigError, MigrationFailed
 from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover_all
 from migrator.integrity import verify as verify_sum
@@ -191,7 +192,8 @@ class Migrator:
             busy_timeout=max(MIN_BUSY_WAIT, self.lock_timeout),
         )
         try:
-            yield backend
+            with driver_errors(backend):
+                yield backend
         finally:
             backend.close()
 

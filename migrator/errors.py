@@ -107,6 +107,28 @@ class ServerUnavailable(ConfigError):
     kind = "unavailable"
 
 
+class DatabaseFailed(MigratorError):
+    """The database failed a command outside any migration file (a lost connection)."""
+
+    kind = "database"
+
+    def __init__(self, display_url: str, error: DbError) -> None:
+        self.error = error
+        if error.lost:
+            text = (f"lost the connection to {display_url}: {error}\n"
+                    "  state: the server rolled back what this command had not committed "
+                    "('migrator status' shows what is recorded)\n"
+                    "  next:  run the command again once the server is back")
+        else:
+            text = (f"{display_url} failed: {error}\n"
+                    "  state: the database rolled back what this command had not committed")
+        super().__init__(text)
+
+    def details(self) -> dict[str, object]:
+        return {"code": self.error.code, "message": self.error.message,
+                "lost": self.error.lost, "summary": str(self)}
+
+
 class UnfinishedMigration(MigratorError):
     """A migration on a non-transactional backend failed or was killed part-way."""
 
@@ -145,6 +167,9 @@ class DbError(NamedTuple):
     # The machine ran out (disk full, a size limit, I/O failure), not the file's SQL:
     # the backend says so, so the advice can be "free space", whatever the database.
     resource: bool = False
+    # The connection ended under the statement (a server restart, a terminated session):
+    # the file may be fine, and what it did is what the server kept (see the state line).
+    lost: bool = False
 
     def __str__(self) -> str:
         text = f"{self.code}: {self.message}" if self.code else self.message

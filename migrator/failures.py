@@ -97,6 +97,15 @@ def commit_failed(item: Prepared, db_error: DbError) -> MigrationFailed:
     """COMMIT of a file's own transaction raised (a deferred foreign key, a full
     disk): the database rolled it back, statements and row alike."""
     ran = "its statement" if item.total == 1 else f"all {item.total} statements"
+    if db_error.lost:  # the COMMIT may have reached the server before the connection went
+        command = "up" if item.direction == UP else "down"
+        return failure(
+            item, None, item.total, db_error,
+            f"the connection was lost during the COMMIT, after {ran} ran: the server "
+            "committed the file with its row, or neither; 'migrator status' shows which",
+            atomic=True,
+            next_step=f"run 'migrator {command}' again once the server is back (a file "
+                      "that was committed is not run twice)")
     return failure(
         item, None, item.total, db_error,
         f"the COMMIT failed after {ran} ran, so the file and its row were rolled back; "
@@ -146,6 +155,10 @@ def _next_step(item: Prepared, info: FailureInfo) -> str:
     command = "up" if item.direction == UP else "down"
     if info.db_error.resource:
         return f"free disk space, then run 'migrator {command}' again (the file may be fine)"
+    if info.db_error.lost and info.transactional:
+        return (f"the connection to the database was lost (a server restart or a terminated "
+                f"session), not a fault of the file: run 'migrator {command}' again once the "
+                "server is back")
     if info.transactional:
         return f"fix {item.source.path} and run 'migrator {command}' again"
     return (

@@ -90,10 +90,12 @@ class Journaled:
                     raise
                 if first_commit and _lock_timeout(backend, db_error):
                     raise self._waited(item, stmt, db_error) from exc
-                # under LOCK TABLES this write fails; the entry, still 'running' at the
-                # LOCK statement, stops later runs all the same
-                with contextlib.suppress(Exception) if self.frozen else nullcontext():
-                    journal.journal_failed(m.version, stmt.index, str(db_error))
+                # under LOCK TABLES this write fails, as it does on a lost connection;
+                # the entry, still 'running' (at the LOCK statement, or at this one),
+                # stops later runs all the same
+                if not db_error.lost:
+                    with contextlib.suppress(Exception) if self.frozen else nullcontext():
+                        journal.journal_failed(m.version, stmt.index, str(db_error))
                 raise journal_failure(item, stmt, db_error) from exc
         if not self.run_from and backend.in_transaction():
             backend.rollback()
@@ -246,13 +248,15 @@ def journal_failure(
         ran += (f"; {_statements(*rolled_back)}, one transaction, were rolled back "
                 "(DDL commits at once on MySQL and cannot be rolled back)")
     v, command = item.migration.version, "up" if item.direction == UP else "down"
+    recorded = ("the connection was lost, and the journal still says the file was running"
+                if db_error.lost else "recorded as failed")
     next_step = (
         f"make the database match the whole file or none of it, then record which with "
         f"'migrator repair {v} --applied' or 'migrator repair {v} --rolled-back', "
         f"then run 'migrator {command}' again"
     )
     return failure(item, stmt, item.total, db_error,
-                   f"{ran}; recorded as failed, so runs stop until it is repaired",
+                   f"{ran}; {recorded}, so runs stop until it is repaired",
                    next_step=next_step)
 
 

@@ -494,8 +494,9 @@ def test_a_full_disk_at_commit_is_reported_and_nothing_applied(proj: Path) -> No
                           preexec_fn=small_files)
     assert proc.returncode == 1, proc
     assert "Traceback" not in proc.stderr
-    assert "COMMIT failed on database app.db" in proc.stderr
-    assert "nothing of it is applied" in proc.stderr
+    assert "migration 20260104000000_big failed and was rolled back" in proc.stderr
+    assert "the COMMIT failed after all 2 statements ran" in proc.stderr
+    assert "free disk space" in proc.stderr
     assert applied(db) == [V1, V2, V3]
     assert "big" not in tables(db)
     r = run(proj, "up")

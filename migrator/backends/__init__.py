@@ -166,10 +166,23 @@ class Admin:
     __slots__ = ("create", "describe", "drop", "loadable")
 
     def __init__(self, module: Any) -> None:
-        self.create: Callable[[str], str] = module.create
-        self.drop: Callable[[str], str] = module.drop
-        self.describe: Callable[[str], str] = module.describe
+        self.create: Callable[[str], str] = _url_checked(module.create)
+        self.drop: Callable[[str], str] = _url_checked(module.drop)
+        self.describe: Callable[[str], str] = _url_checked(module.describe)
         self.loadable: Callable[[str], str] = module.loadable
+
+
+def _url_checked(function: Callable[[str], str]) -> Callable[[str], str]:
+    """``function(url)``, a URL urllib cannot parse (a bad port, an unclosed '[') being a
+    configuration error, as ``open_backend`` makes it, never a traceback."""
+    def checked(url: str) -> str:
+        try:
+            return function(url)
+        except ValueError as exc:
+            from migrator.config import redact_url
+
+            raise ConfigError(f"malformed database URL {redact_url(url)}: {exc}") from exc
+    return checked
 
 
 def admin(info: DialectInfo) -> Admin:

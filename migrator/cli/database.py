@@ -120,7 +120,8 @@ COMMANDS: dict[str, Command] = {
         no_options, NoOptions.from_args, create,
         examples=("migrator --url sqlite:///app.db create",
                   "migrator --url postgres://postgres@localhost/app create && migrator up"),
-        exits=(("0", "created, or it already existed (the message says which)"), REFUSED),
+        exits=(("0", "created, or it already existed (the message says which)"),
+               ("1", "the disk is full (DuckDB; no partial file is left)"), REFUSED),
     ),
     "drop": command(
         _drop_parser, DropOptions.from_args, drop,

@@ -120,7 +120,8 @@ COMMANDS: dict[str, Command] = {
                   "migrator squash --to 20260101120000",
                   "migrator --url \"$PROD\" squash --to 20260101120000 --history-only"),
         exits=(("0", "squashed (or, with --dry-run, proven)"),
-               ("1", "the squashed migration does not build the same schema and rows"),
+               ("1", "the squashed migration builds other schema or rows; --history-only: "
+                     "the database failed"),
                ("4", "another run holds the migration lock (--history-only)")),
     ),
 }

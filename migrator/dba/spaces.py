@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from migrator.backends import open_backend
 from migrator.backends.base import Backend, ScratchSpace
+from migrator.backends.guard import driver_errors
 from migrator.errors import ConfigError
 from migrator.schema import Schema
 
@@ -37,7 +38,8 @@ def opened(url: str | None, table: str, *, readonly: bool) -> Iterator[Backend]:
     backend = open_backend(need_url(url), table=table, readonly=readonly,
                                 busy_timeout=BUSY_TIMEOUT)
     try:
-        yield backend
+        with driver_errors(backend):
+            yield backend
     finally:
         backend.close()
 

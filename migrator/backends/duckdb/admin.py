@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import duckdb
 
 from migrator.backends import filedb
+from migrator.backends.duckdb.backend import disk_full, full_disk_error
 from migrator.backends.duckdb.url import MEMORY, duckdb_path
-from migrator.errors import ConfigError
+from migrator.errors import ConfigError, DatabaseFailed
 
 
 def _make(path: str) -> None:
+    """A new database file; one that could not be finished is removed, since DuckDB
+    would never open it again and ``create`` would find it 'already exists'."""
     try:
         duckdb.connect(path).close()
     except duckdb.Error as exc:
+        for leftover in (path, path + ".wal"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        if disk_full(exc):  # not the URL's fault: exit 1, as any full disk
+            raise DatabaseFailed(f"duckdb:///{path}", full_disk_error(exc)) from exc
         raise ConfigError(f"cannot create DuckDB database {path}: {exc}") from exc
 
 

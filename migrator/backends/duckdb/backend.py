@@ -32,7 +32,14 @@ from migrator.backends.base import Journal, LockWaits, SpanRunner, transaction
 from migrator.backends.duckdb import DIALECT
 from migrator.backends.duckdb.url import MEMORY
 from migrator.backends.rows import RowStore
-from migrator.errors import ConfigError, DbError, Interrupted, LockError, MigratorError
+from migrator.errors import (
+    ConfigError,
+    DatabaseFailed,
+    DbError,
+    Interrupted,
+    LockError,
+    MigratorError,
+)
 from migrator.state import COLUMNS, StateSql, is_ours
 
 if TYPE_CHECKING:
@@ -70,6 +77,20 @@ def error_parts(exc: BaseException) -> tuple[str, int | None]:
             at = int(str(position)) if str(position).isdigit() else None
             return prefix + message, at
     return text, None
+
+
+def disk_full(exc: BaseException) -> bool:
+    """A write refused for space (a full disk, a file size limit), whatever the class:
+    a COMMIT reports it as a TransactionException."""
+    return any(words in str(exc) for words in ("File too large", "No space left on device"))
+
+
+def full_disk_error(exc: BaseException) -> DbError:
+    """``exc`` (a write refused for space) as the database's words and the advice."""
+    first, _, rest = error_parts(exc)[0].partition("\n")
+    return DbError(code=type(exc).__name__, message=first, detail=rest.strip() or None,
+                   hint="the disk is full or a file size limit was reached: free space and "
+                        "run it again", resource=True)
 
 
 class DuckdbBackend(RowStore):
@@ -113,12 +134,19 @@ class DuckdbBackend(RowStore):
         if self.readonly and not self.exists:
             raise ConfigError(f"database {self.path} does not exist")
         deadline = time.monotonic() + max(timeout, 0.0)
+        new = not self.exists
         while True:
             try:
                 conn = duckdb.connect(self.path, read_only=self.readonly and self.path != MEMORY)
                 break
             except duckdb.Error as exc:
                 holder = self._holder(exc)
+                if new and holder is None:  # a file DuckDB began and left unfinished never opens
+                    for leftover in (self.path, self.path + ".wal"):
+                        with contextlib.suppress(OSError):
+                            os.unlink(leftover)
+                if holder is None and disk_full(exc):  # not the URL's fault: exit 1
+                    raise DatabaseFailed(self.display_url, full_disk_error(exc)) from exc
                 if holder is None:
                     raise ConfigError(f"cannot open database {self.path}: {exc}") from exc
                 if time.monotonic() >= deadline:
@@ -245,18 +273,14 @@ class DuckdbBackend(RowStore):
         self._in_tx = True
 
     def commit(self) -> None:
+        # DuckDB writes a transaction to its WAL only now: a full disk shows here, after
+        # every statement succeeded, and the transaction is gone with it. The driver's
+        # error goes up as it is, so a file's COMMIT is reported like any other backend's
+        # (the file, "the COMMIT failed", the database's words; resource: free space).
         try:
             self.conn.execute("COMMIT")
-        except duckdb.Error as exc:
-            # DuckDB writes a transaction to its WAL only now: a full disk shows here,
-            # after every statement succeeded, and the transaction is gone with it
+        finally:
             self._in_tx = False
-            raise MigratorError(
-                f"COMMIT failed on database {self.path}: {error_parts(exc)[0]}; the "
-                "transaction was rolled back, so nothing of it is applied. Free disk space "
-                "or fix the cause, then run again"
-            ) from exc
-        self._in_tx = False
 
     def rollback(self) -> None:
         if self._conn is None or not self._in_tx:
@@ -351,7 +375,8 @@ class DuckdbBackend(RowStore):
             prefix = self._last_sql.encode()[:at].decode("utf-8", errors="ignore")
             position = len(prefix) + 1
         hint = None
-        resource = isinstance(exc, duckdb.OutOfMemoryException | duckdb.IOException)
+        resource = isinstance(exc, duckdb.OutOfMemoryException | duckdb.IOException) \
+            or disk_full(exc)
         if resource:
             hint = ("memory or disk ran out, or the disk failed; the migration itself may "
                     "be fine: free space and run it again")

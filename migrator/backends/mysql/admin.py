@@ -15,7 +15,7 @@ from typing import Any
 
 import pymysql  # type: ignore[import-untyped]
 
-from migrator.backends.mysql.connection import parse_url
+from migrator.backends.mysql.connection import connect_within, parse_url
 from migrator.config import redact_url
 from migrator.errors import ConfigError, ServerUnavailable
 
@@ -38,8 +38,8 @@ class Target:
     def server(self) -> Iterator[Any]:
         """An autocommit connection to the server with no default database."""
         try:
-            conn = pymysql.connect(autocommit=True, client_flag=0, program_name="migrator",
-                                   **self.params)
+            conn = connect_within(self.params, autocommit=True, client_flag=0,
+                                  program_name="migrator")
         except pymysql.err.MySQLError as exc:
             code = exc.args[0] if exc.args else 0
             cls = ServerUnavailable if code in _TRANSIENT_CODES else ConfigError

@@ -37,6 +37,7 @@ from migrator.state import COLUMNS, AppliedMigration, utc_now
 __all__ = ["MysqlBackend", "galera_refusal", "open_backend"]
 
 _ER_NAMES = {v: k for k, v in vars(ER).items() if isinstance(v, int)}
+LOST_CODES = frozenset({2006, 2013, 2055, 1927, 1053})  # the session is gone
 # Statements that never commit implicitly (DML; on InnoDB they roll back):
 # consecutive ones run in one transaction. Anything else is a boundary.
 _KEEPS_TRANSACTION = re.compile(r"(?:INSERT|UPDATE|DELETE|REPLACE)(?![\w$])", re.IGNORECASE)
@@ -246,7 +247,10 @@ class MysqlBackend(MysqlConnection):
                         "DELIMITER ;)")
         # 1021 disk full, 1114 table full, 1041 out of memory, 3 error writing a file
         resource = code in (3, 1021, 1041, 1114)
-        return DbError(code=shown, message=message, hint=hint, resource=resource)
+        # 2006 gone away, 2013 lost during query, 2055 lost at reading, 1927 killed
+        # (KILL CONNECTION), 1053 shutdown in progress; an InterfaceError: already closed
+        lost = code in LOST_CODES or isinstance(exc, pymysql.err.InterfaceError)
+        return DbError(code=shown, message=message, hint=hint, resource=resource, lost=lost)
 
     def dry_run_sql(self) -> dict[str, str]:
         q = self.journal_sql.qualified

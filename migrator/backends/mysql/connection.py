@@ -96,6 +96,18 @@ def _checked(key: str, value: str, display: str) -> Any:
     return value
 
 
+def connect_within(params: dict[str, Any], **extra: Any) -> Any:
+    """``pymysql.connect`` whose handshake, not only its TCP connect, ends within
+    ``connect_timeout``: a server that accepts and never answers (hung, still starting,
+    a forwarded port with nothing behind it) would otherwise hold the command forever.
+    The statements that follow get no read timeout: a migration may run for hours."""
+    timeout = params.get("connect_timeout", 10)
+    conn = pymysql.connect(read_timeout=timeout, write_timeout=timeout, **params, **extra)
+    # PyMySQL applies these to the socket again before its next read or write
+    conn._read_timeout = conn._write_timeout = None
+    return conn
+
+
 def check_table_names(table: str, display: str) -> None:
     """The bookkeeping table and the two beside it must fit MySQL's identifier limit;
     otherwise the first CREATE TABLE fails half-way through a run."""
@@ -140,8 +152,8 @@ class MysqlConnection:
         init = f"SET SESSION lock_wait_timeout = {int(lock_wait)}" if lock_wait else None
         try:
             # client_flag=0 adds nothing to PyMySQL's defaults: no MULTI_STATEMENTS.
-            conn = pymysql.connect(autocommit=True, client_flag=0, init_command=init,
-                                   program_name="migrator", **p)
+            conn = connect_within(p, autocommit=True, client_flag=0, init_command=init,
+                                  program_name="migrator")
         except pymysql.err.MySQLError as exc:
             code = exc.args[0] if exc.args else 0
             cls = ServerUnavailable if code in _TRANSIENT_CODES else ConfigError

@@ -40,7 +40,10 @@ class Target:
     def __init__(self, url: str) -> None:
         self.settings = PgSettings(url)
         self.display = self.settings.display
-        name = conninfo_to_dict(self.settings.conninfo).get("dbname")
+        try:
+            name = conninfo_to_dict(self.settings.conninfo).get("dbname")
+        except psycopg.Error as exc:  # an unknown parameter, a bad value libpq parses
+            raise ConfigError(f"{self.display}: {_line(exc)}") from exc
         if not name:
             raise ConfigError(f"{self.display} names no database: write "
                               "postgres://user@host:5432/DATABASE")
@@ -72,6 +75,7 @@ class Target:
                 failure = exc
                 continue
             try:
+                self._check_settings(conn)
                 yield conn
             finally:
                 conn.close()
@@ -80,6 +84,20 @@ class Target:
         cls = ServerUnavailable if "Connection refused" in message else ConfigError
         raise cls(f"cannot connect to the server of {self.display} (through its "
                   f"{' or '.join(MAINTENANCE)} database): {message}")
+
+    def _check_settings(self, conn: psycopg.Connection[Any]) -> None:
+        """The URL's lock_timeout and statement_timeout, set as a run sets them: a bad
+        value is refused (exit 2) before anything is created or dropped, as by a run."""
+        s = self.settings
+        for name, value in (("lock_timeout", s.lock_timeout),
+                            ("statement_timeout", s.statement_timeout)):
+            if value is None:
+                continue
+            try:
+                conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+            except psycopg.Error as exc:
+                raise ConfigError(f"{self.display}: URL parameter {name}={value!r}: "
+                                  f"{_line(exc)}") from exc
 
     def database_exists(self, conn: psycopg.Connection[Any]) -> bool:
         row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",

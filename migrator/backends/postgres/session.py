@@ -318,6 +318,9 @@ class PgSession(RowStore):
             position=position,
             # class 53: insufficient resources (disk full, out of memory); 58030: I/O error
             resource=(diag.sqlstate or "").startswith("53") or diag.sqlstate == "58030",
+            # class 08: connection exception; 57P0x: terminated by an administrator, a
+            # crash or shutdown of the server, the database dropped
+            lost=self.conn.broken or (diag.sqlstate or "").startswith(("08", "57P0")),
         )
 
     def _invalid_indexes(self) -> list[str]:

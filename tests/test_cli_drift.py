@@ -131,9 +131,9 @@ def test_foreign_bookkeeping_table_is_never_touched(
         assert r.code == 3, (cmd, r)
         no_traceback(r)
         assert tool in r.stderr, r.stderr
-        assert "--migrations-table" in r.stderr and "baseline" in r.stderr  # how to adopt
+        assert f"migrator adopt --from {tool}" in r.stderr  # how to adopt, in place
         assert db.read_bytes() == before_bytes and dump(db) == before
-    # adopting as the message says: own table, baseline, then up
+    # the other way, which still works: a table of migrator's own, baseline, then up
     r = run(proj, "--migrations-table", "migrator_versions", "baseline", VERSIONS[0])
     assert r.code == 0, r
     r = run(proj, "--migrations-table", "migrator_versions", "up")

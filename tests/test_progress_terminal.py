@@ -122,7 +122,7 @@ def test_a_long_file_keeps_its_line(tmp_path: Path) -> None:
     _three(tmp_path)
     migration(tmp_path, "0004", "long",
               "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c\n"
-              "  WHERE i < 3000000) SELECT count(*) FROM c;\n")
+              "  WHERE i < 12000000) SELECT count(*) FROM c;\n")
     code, raw, _ = _on_terminal(tmp_path, "up")
     assert code == 0, raw
     shown = screen(raw)

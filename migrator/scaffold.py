@@ -14,8 +14,10 @@ UP_TEMPLATE = "-- {label}: up\n\n"
 DOWN_TEMPLATE = "-- {label}: down (undo everything the up file does)\n\n"
 
 
-def new_migration(directory: Path, name: str, layout: str = "pair") -> list[Path]:
-    """Write the files and return their paths; never overwrites anything."""
+def new_migration(directory: Path, name: str, layout: str = "pair",
+                  contents: tuple[str, str] | None = None) -> list[Path]:
+    """Write the files and return their paths; never overwrites anything.
+    ``contents``: the (up, down) texts instead of the empty templates (``diff``)."""
     if not NAME_OK.match(name):
         raise ConfigError(
             f"invalid migration name {name!r}: use letters, digits, '_' and '-' "
@@ -30,12 +32,13 @@ def new_migration(directory: Path, name: str, layout: str = "pair") -> list[Path
     fd = os.open(directory, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return _create(directory, name, layout)
+        return _create(directory, name, layout, contents)
     finally:
         os.close(fd)
 
 
-def _create(directory: Path, name: str, layout: str) -> list[Path]:
+def _create(directory: Path, name: str, layout: str,
+            contents: tuple[str, str] | None) -> list[Path]:
     taken = {m.key for m in discover(directory)}
     stamp = datetime.now(UTC).replace(microsecond=0)
     version = stamp.strftime("%Y%m%d%H%M%S")
@@ -49,9 +52,10 @@ def _create(directory: Path, name: str, layout: str) -> list[Path]:
         paths = [folder / "up.sql", folder / "down.sql"]
     else:
         paths = [directory / f"{label}.up.sql", directory / f"{label}.down.sql"]
-    for path, template in zip(paths, (UP_TEMPLATE, DOWN_TEMPLATE), strict=True):
+    texts = contents or (UP_TEMPLATE.format(label=label), DOWN_TEMPLATE.format(label=label))
+    for path, text in zip(paths, texts, strict=True):
         with path.open("x", encoding="utf-8") as handle:
-            handle.write(template.format(label=label))
+            handle.write(text)
     return paths
 
 

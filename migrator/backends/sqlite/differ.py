@@ -194,12 +194,13 @@ def script(current: Schema, desired: Schema, renames: Renames) -> Script:
     plan.renames += [Step(sql) for sql in column_renames]
     sim = Simulation(current.tables, [s.sql for s in plan.renames])
     for c, d in tables.changed:
-        steps, rebuild, table_warnings = _table(c, d, renames, sim)
+        steps, reshaped, table_warnings = _table(c, d, renames, sim)
         warnings += table_warnings
         plan.alter_tables += steps
-        if rebuild:
-            rebuilt.add(d.name)
+        if reshaped:  # rebuilt, or a column dropped: what reads it is made again
             touched |= {c.name.lower(), d.name.lower()}
+            if any(s.sql.startswith("CREATE TABLE") for s in steps):
+                rebuilt.add(d.name)
 
     indexes = pair(current.indexes, desired.indexes, lambda i: i.name)
     gone_tables = {t.name for t in tables.dropped}
@@ -246,7 +247,8 @@ class Simulation:
 
 def _table(current: Table, desired: Table, renames: Renames,
            sim: Simulation) -> tuple[list[Step], bool, list[str]]:
-    """(steps, rebuilt?, warnings) for a table in both models whose text differs."""
+    """(steps, reshaped?, warnings) for a table in both models whose text differs;
+    reshaped: rebuilt or a column dropped, so views and triggers reading it are remade."""
     name = desired.name
     was, want = parse(current.definition), parse(desired.definition)
     column_renames = renames.columns.get(current.name, {})
@@ -260,11 +262,17 @@ def _table(current: Table, desired: Table, renames: Renames,
         return [Step(f"DROP TABLE {quoted(name)}",
                      destructive=f"recreates virtual table {name}: its rows are lost"),
                 Step(desired.definition)], False, warnings
-    if wanted[:len(carried)] == carried:
-        extra = [item for _, item in want.columns[len(carried):]]
-        adds = [f"ALTER TABLE {quoted(name)} ADD COLUMN {i}" for i in extra]
-        if all(_addable(i) for i in extra) and sim.after(adds, name) == desired.definition:
-            return [Step(a) for a in adds], False, warnings
+    # ALTER TABLE DROP/ADD COLUMN where SQLite then stores exactly the desired text.
+    gone = [c for c in carried if c not in wanted]
+    remaining = [c for c in carried if c in wanted]
+    if wanted[:len(remaining)] == remaining:
+        extra = [item for _, item in want.columns[len(remaining):]]
+        drops = [Step(f"ALTER TABLE {quoted(name)} DROP COLUMN {quoted(c)}",
+                      destructive=f"drops column {name}.{c}") for c in gone]
+        adds = [Step(f"ALTER TABLE {quoted(name)} ADD COLUMN {i}") for i in extra]
+        if all(_addable(i) for i in extra) and \
+                sim.after([s.sql for s in (*drops, *adds)], name) == desired.definition:
+            return [*drops, *adds], bool(drops), warnings
     return _rebuild(was, want, name, carried, current, desired), True, warnings
 
 

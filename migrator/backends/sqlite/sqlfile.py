@@ -101,25 +101,50 @@ def stored_objects(conn: sqlite3.Connection, exclude: set[str] | None = None) ->
     return objects
 
 
-def _drop_comment(match: re.Match[str]) -> str:
-    return " " if match["comment"] else match.group(0)
+# SQLite's keywords (sqlite.org/lang_keywords.html): a name spelled like one keeps its
+# quotes, so normalized DDL still runs (``diff`` writes it back as SQL).
+KEYWORDS = frozenset("""
+ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH AUTOINCREMENT BEFORE BEGIN
+BETWEEN BY CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT CONFLICT CONSTRAINT CREATE CROSS
+CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP DATABASE DEFAULT DEFERRABLE DEFERRED
+DELETE DESC DETACH DISTINCT DO DROP EACH ELSE END ESCAPE EXCEPT EXCLUDE EXCLUSIVE EXISTS
+EXPLAIN FAIL FILTER FIRST FOLLOWING FOR FOREIGN FROM FULL GENERATED GLOB GROUP GROUPS HAVING
+IF IGNORE IMMEDIATE IN INDEX INDEXED INITIALLY INNER INSERT INSTEAD INTERSECT INTO IS ISNULL
+JOIN KEY LAST LEFT LIKE LIMIT MATCH MATERIALIZED NATURAL NO NOT NOTHING NOTNULL NULL NULLS OF
+OFFSET ON OR ORDER OTHERS OUTER OVER PARTITION PLAN PRAGMA PRECEDING PRIMARY QUERY RAISE RANGE
+RECURSIVE REFERENCES REGEXP REINDEX RELEASE RENAME REPLACE RESTRICT RETURNING RIGHT ROLLBACK
+ROW ROWS SAVEPOINT SELECT SET TABLE TEMP TEMPORARY THEN TIES TO TRANSACTION TRIGGER UNBOUNDED
+UNION UNIQUE UPDATE USING VACUUM VALUES VIEW VIRTUAL WHEN WHERE WINDOW WITH WITHOUT
+""".split())
+_HOLDER = re.compile("\x00([0-9]+)\x00")
 
 
 def _unquote(match: re.Match[str]) -> str:
-    return match.group(1) or match.group(0)
+    name = match.group(1)
+    return match.group(0) if name is None or name.upper() in KEYWORDS else name
 
 
 def normalize_sql(sql: str) -> str:
     """One line, single spaces, none around parentheses and commas, plain names unquoted.
 
     SQLite rewrites names it touches (``ALTER TABLE x RENAME TO orders`` stores
-    ``"orders"``), so ``"orders"`` and ``orders`` must compare equal. Comments
-    are dropped: a down that rebuilds a table without them restores it. Quoted
-    text is compressed too; good enough to compare schemas stored from
-    differently formatted DDL.
+    ``"orders"``), so ``"orders"`` and ``orders`` must compare equal; a name
+    that is a keyword keeps its quotes. Comments are dropped: a down that
+    rebuilds a table without them restores it. Quoted text is kept as it is
+    (a default of ``'a,  b'`` is not ``'a,b'``), so the result is still the
+    same DDL, runnable again.
     """
-    text = _QUOTED_OR_COMMENT.sub(_drop_comment, sql)
+    kept: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        if match["comment"]:
+            return " "
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = _QUOTED_OR_COMMENT.sub(hold, sql)
     text = _TIGHT.sub(r"\1", _SPACE.sub(" ", text.strip())).rstrip(";")
+    text = _HOLDER.sub(lambda m: kept[int(m.group(1))], text)
     return _QUOTED_NAME.sub(_unquote, text)
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from migrator.backends.sqlite.rebuild import literal, quote_name
-from migrator.backends.sqlite.sqlfile import StoredObject, pretty_sql
+from migrator.backends.sqlite.sqlfile import KEYWORDS, StoredObject, pretty_sql
 from migrator.diff.model import Renames, Script, Step, maybe_renamed, pair
 from migrator.schema import Schema, SchemaObject, Table
 
@@ -107,8 +107,8 @@ def is_generated(item: str) -> bool:
 
 
 def quoted(name: str) -> str:
-    """A name as DDL writes it: bare when plain, double-quoted otherwise."""
-    return name if _PLAIN.match(name) else quote_name(name)
+    """A name as DDL writes it: bare when plain, double-quoted otherwise (keywords too)."""
+    return name if _PLAIN.match(name) and name.upper() not in KEYWORDS else quote_name(name)
 
 
 def _words(text: str) -> set[str]:

@@ -21,6 +21,7 @@ from migrator.backends import admin, dialect_of_url
 from migrator.backends.base import ScratchSpace
 from migrator.dba.load import load_dump
 from migrator.dba.spaces import opened, schema_of, scratch_beside
+from migrator.diff.dialects import desired_text
 from migrator.errors import ConfigError, DriftError
 from migrator.files import discover_all, version_key
 from migrator.placeholders import Variable
@@ -106,8 +107,9 @@ def from_file(scratch_url: str | None, file: str, table: str) -> Iterator[Built]
     run statement by statement on a new scratch space, as ``load`` would."""
     text = read_text(file)
     with scratch_beside(scratch_url, table) as space:
-        load_dump(space.url, space.table, file, text, 0.0,
-                  admin(dialect_of_url(space.url)).loadable)
+        info = dialect_of_url(space.url)
+        load_dump(space.url, space.table, file, desired_text(info, text), 0.0,
+                  admin(info).loadable)
         schema = schema_of(space)
         _forget_all(space)
         yield Built(schema, space, file)
@@ -115,13 +117,15 @@ def from_file(scratch_url: str | None, file: str, table: str) -> Iterator[Built]
 
 @contextlib.contextmanager
 def from_url(scratch_url: str | None, url: str, table: str, shown: str) -> Iterator[Built]:
-    """A live database: its model read-only; its dump (schema, no rows) loaded on a
-    scratch space for the proof."""
+    """A live database: its model read-only, and its catalog's rebuild script (the one
+    ``squash`` writes: relocatable, rows included) run on a scratch space for the proof."""
     with opened(url, table, readonly=True) as backend:
         catalog = backend.catalog()
-        schema, dump = catalog.schema(), catalog.dump()
-    with scratch_beside(scratch_url, table) as space:
-        load_dump(space.url, space.table, shown, dump, 0.0,
-                  admin(dialect_of_url(space.url)).loadable)
+        schema = catalog.schema()
+        rebuild, _ = catalog.rebuild_script()
+    with tempfile.TemporaryDirectory(prefix="migrator-diff-") as tmp, \
+            scratch_beside(scratch_url, table) as space:
+        (Path(tmp) / "1_current.up.sql").write_text(rebuild, encoding="utf-8")
+        Migrator(space.url, Path(tmp), table=space.table, progress=Progress()).up()
         _forget_all(space)
         yield Built(schema, space, shown)

@@ -246,5 +246,5 @@ def test_full_parser_lists_every_command() -> None:
     assert list(sub.choices) == [
         "new", "up", "migrate", "down", "rollback", "redo", "status", "verify", "baseline",
         "unlock", "repair", "wait", "create", "drop", "load", "check", "test", "rehearse",
-        "dump", "adopt", "convert", "squash", "completion",
+        "dump", "adopt", "convert", "squash", "diff", "drift", "completion",
     ]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from diff_history import Outcome, sweep  # noqa: E402
-from test_realworld import DIESEL, FTS  # noqa: E402
+from diff_history import Outcome, sweep
+from test_realworld import DIESEL, FTS
 
 VIEW = ("CREATE VIEW stock_current AS SELECT p.name, SUM(s.amount) AS amount "
         "FROM stock s JOIN products p ON p.id = s.product_id GROUP BY p.name;\n")
@@ -44,7 +44,8 @@ HISTORY = [
     ("rename", "ALTER TABLE log RENAME TO audit;\nALTER TABLE audit RENAME COLUMN msg TO text;\n"),
     ("drop_column", "DROP VIEW stock_current;\nALTER TABLE products DROP COLUMN description;\n"
                     + VIEW),
-    ("retype", "DROP VIEW stock_current;\nCREATE TABLE p2 (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL "
+    ("retype", "DROP VIEW stock_current;\n"
+               "CREATE TABLE p2 (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL "
                "UNIQUE, price NUMERIC, \"order\" INTEGER DEFAULT 0);\n"
                "INSERT INTO p2 SELECT id, name, price, \"order\" FROM products;\n"
                "DROP TABLE products;\nALTER TABLE p2 RENAME TO products;\n"

@@ -11,6 +11,7 @@ the remaining difference is shown.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 import tempfile
 from pathlib import Path
 
@@ -61,9 +62,9 @@ def prove(space: ScratchSpace, differ: Differ, up: str, down: str, current: Sche
         _compare(space, differ, current, "current schema", "after the generated down")
 
 
-def _step(run: object, direction: str) -> None:
+def _step(run: Callable[[], object], direction: str) -> None:
     try:
-        run()  # type: ignore[operator]
+        run()
     except MigratorError as exc:
         raise ProofFailed(f"the generated {direction} file fails on a scratch copy of the "
                           f"schema; nothing was written:\n{exc}", []) from exc

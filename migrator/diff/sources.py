@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.api import Migrator
-from migrator.backends import admin, dialect_of_url
+from migrator.backends import admin, dialect_of_url, splitter
 from migrator.backends.base import ScratchSpace
 from migrator.dba.load import load_dump
 from migrator.dba.spaces import opened, schema_of, scratch_beside
@@ -108,8 +108,9 @@ def from_file(scratch_url: str | None, file: str, table: str) -> Iterator[Built]
     text = read_text(file)
     with scratch_beside(scratch_url, table) as space:
         info = dialect_of_url(space.url)
-        load_dump(space.url, space.table, file, desired_text(info, text), 0.0,
-                  admin(info).loadable)
+        text = desired_text(info, text)
+        if next(iter(splitter(info)(text)), None) is not None:  # empty: drop everything
+            load_dump(space.url, space.table, file, text, 0.0, admin(info).loadable)
         schema = schema_of(space)
         _forget_all(space)
         yield Built(schema, space, file)

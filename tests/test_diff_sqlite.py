@@ -211,3 +211,39 @@ def test_drift_finds_the_hotfix_and_says_both_ways(tmp_path: Path) -> None:
     r = run(tmp_path, "drift")
     assert r.code == 3 and "files are missing" in r.stderr and "1" in r.stderr, r
     no_traceback(r)
+
+
+def test_a_changed_view_takes_the_views_and_triggers_on_it_along(tmp_path: Path) -> None:
+    init = ("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\n"
+            "CREATE VIEW v AS SELECT id, a FROM t;\nCREATE VIEW w AS SELECT a FROM v;\n"
+            "CREATE TRIGGER v_ins INSTEAD OF INSERT ON v BEGIN "
+            "INSERT INTO t(a) VALUES (new.a); END;\n")
+    write(tmp_path / "migrations" / "1_init.up.sql", init)
+    write(tmp_path / "desired.sql", init.replace("SELECT id, a FROM t", "SELECT id, a, 1 AS one FROM t"))
+    r = run(tmp_path, "diff", "--to", "desired.sql", "--dry-run")
+    assert r.code == 0, r
+    up = r.stdout.split("-- down")[0]
+    assert up.index("DROP TRIGGER v_ins") < up.index("DROP VIEW v") < up.index("CREATE VIEW v")
+    assert up.index("CREATE VIEW v ") < up.index("CREATE VIEW w") < up.index("CREATE TRIGGER")
+
+
+def test_the_proof_shows_what_remains_and_fails_with_exit_3(tmp_path: Path) -> None:
+    from migrator.backends import dialect_of_url
+    from migrator.diff.dialects import differ
+    from migrator.diff.proof import ProofFailed, prove
+    from migrator.diff.sources import from_file
+    from migrator.errors import ExitCode
+
+    write(tmp_path / "current.sql", "CREATE TABLE t (a INT);\n")
+    with from_file(None, str(tmp_path / "current.sql"), "schema_migrations") as current:
+        desired = current.schema  # an up that changes something is then wrong
+        d = differ(dialect_of_url(current.space.url))
+        try:
+            prove(current.space, d, "CREATE TABLE extra (x INT);\n", "DROP TABLE extra;\n",
+                  current.schema, desired)
+        except ProofFailed as exc:
+            assert exc.exit_code == ExitCode.DRIFT
+            assert "after the generated up" in str(exc)
+            assert "+-- table extra" in exc.difference
+        else:
+            raise AssertionError("the proof passed an up that adds a table")

@@ -11,8 +11,8 @@ the remaining difference is shown.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from migrator.api import Migrator

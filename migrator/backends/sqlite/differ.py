@@ -318,6 +318,8 @@ def _objects(current: Iterable[SchemaObject], desired: Iterable[SchemaObject],
     names = {n.lower() for n in touched}
     down = {id(o) for o in objs.dropped} | {id(c) for c, _ in objs.changed}
     cur = list(current)
+    # A dropped view takes its INSTEAD OF triggers along, and breaks views reading it.
+    names |= {o.name.lower() for o in cur if id(o) in down and o.kind == "view"}
     words = {id(o): _words(o.definition) for o in cur}
     grew = True
     while grew:
@@ -331,7 +333,7 @@ def _objects(current: Iterable[SchemaObject], desired: Iterable[SchemaObject],
                 if o.kind == "view":
                     names.add(o.name.lower())
     dropped = [o for o in cur if id(o) in down]
-    # Triggers before views (a trigger may read a view); views in reverse creation order.
+    # Triggers first: a trigger may read a view, or be an INSTEAD OF trigger on one.
     for o in sorted(dropped, key=lambda o: o.kind != "trigger"):
         plan.drop_objects.append(Step(f"DROP {o.kind.upper()} {quoted(o.name)}"))
     again = {(o.kind, o.name) for o in dropped}

@@ -219,7 +219,8 @@ def test_a_changed_view_takes_the_views_and_triggers_on_it_along(tmp_path: Path)
             "CREATE TRIGGER v_ins INSTEAD OF INSERT ON v BEGIN "
             "INSERT INTO t(a) VALUES (new.a); END;\n")
     write(tmp_path / "migrations" / "1_init.up.sql", init)
-    write(tmp_path / "desired.sql", init.replace("SELECT id, a FROM t", "SELECT id, a, 1 AS one FROM t"))
+    write(tmp_path / "desired.sql",
+          init.replace("SELECT id, a FROM t", "SELECT id, a, 1 AS one FROM t"))
     r = run(tmp_path, "diff", "--to", "desired.sql", "--dry-run")
     assert r.code == 0, r
     up = r.stdout.split("-- down")[0]

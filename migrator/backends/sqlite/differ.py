@@ -177,7 +177,7 @@ def script(current: Schema, desired: Schema, renames: Renames) -> Script:
         plan.drop_tables.append(Step(f"DROP TABLE {quoted(t.name)}",
                                      destructive=f"drops table {t.name} and its rows"))
     for t in tables.added:
-        plan.create_tables.append(Step(t.definition))
+        plan.create_tables.append(Step(readable(t.definition)))
     kept = [*tables.changed, *tables.same]
     for c, d in kept:
         if c.name != d.name:
@@ -208,7 +208,7 @@ def script(current: Schema, desired: Schema, renames: Renames) -> Script:
         if index.table not in gone_tables:
             plan.drop_indexes.append(Step(f"DROP INDEX {quoted(index.name)}"))
     made = {i.name for i in [*indexes.added, *(d for _, d in indexes.changed)]}
-    plan.create_indexes += [Step(i.definition) for i in desired.indexes
+    plan.create_indexes += [Step(readable(i.definition)) for i in desired.indexes
                             if i.name in made or i.table in rebuilt]
 
     _objects(current.objects, desired.objects, touched, rebuilt, plan)
@@ -261,7 +261,7 @@ def _table(current: Table, desired: Table, renames: Renames,
     if was.virtual or want.virtual:
         return [Step(f"DROP TABLE {quoted(name)}",
                      destructive=f"recreates virtual table {name}: its rows are lost"),
-                Step(desired.definition)], False, warnings
+                Step(readable(desired.definition))], False, warnings
     # ALTER TABLE DROP/ADD COLUMN where SQLite then stores exactly the desired text.
     gone = [c for c in carried if c not in wanted]
     remaining = [c for c in carried if c in wanted]
@@ -269,7 +269,7 @@ def _table(current: Table, desired: Table, renames: Renames,
         extra = [item for _, item in want.columns[len(remaining):]]
         drops = [Step(f"ALTER TABLE {quoted(name)} DROP COLUMN {quoted(c)}",
                       destructive=f"drops column {name}.{c}") for c in gone]
-        adds = [Step(f"ALTER TABLE {quoted(name)} ADD COLUMN {i}") for i in extra]
+        adds = [Step(f"ALTER TABLE {quoted(name)} ADD COLUMN {readable(i)}") for i in extra]
         if all(_addable(i) for i in extra) and \
                 sim.after([s.sql for s in (*drops, *adds)], name) == desired.definition:
             return [*drops, *adds], bool(drops), warnings
@@ -287,7 +287,7 @@ def _rebuild(was: Parsed, want: Parsed, name: str, carried: list[str], current: 
             if c in old_types and c not in old_generated and not is_generated(item)]
     create = _with_name(want.head, temp) + " (\n" + ",\n".join(
         f"    {item}" for item in want.items) + "\n" + want.tail
-    steps = [Step(create, note=f"rebuild of {name}: ALTER TABLE cannot make this change")]
+    steps = [Step(readable(create), note=f"rebuild of {name}: ALTER TABLE cannot make this change")]
     if kept:
         cols = ", ".join(quoted(c) for c in kept)
         steps.append(Step(f"INSERT INTO {quoted(temp)} ({cols}) SELECT {cols} FROM {quoted(name)}"))
@@ -342,7 +342,7 @@ def _objects(current: Iterable[SchemaObject], desired: Iterable[SchemaObject],
               or any(d is n for _, n in objs.changed)
               or (d.kind == "trigger" and d.table in rebuilt)]
     for d in _creation_order(wanted):
-        plan.create_objects.append(Step(d.definition))
+        plan.create_objects.append(Step(readable(d.definition)))
 
 
 def _creation_order(objects: list[SchemaObject]) -> list[SchemaObject]:
@@ -363,6 +363,32 @@ def _creation_order(objects: list[SchemaObject]) -> list[SchemaObject]:
             placed.add(v.name.lower())
         pending = [v for v in pending if v not in ready]
     return ordered + rest
+
+
+_SPACED_PAREN = re.compile(
+    r"\b(AS|VALUES|IN|CHECK|DEFAULT|EXISTS|USING|KEY|UNIQUE|BEGIN|WHERE|AND|OR|NOT|THEN|"
+    r"ELSE|WHEN|ON)\(", re.I)
+
+
+def readable(sql: str) -> str:
+    """Normalized DDL with the spaces a person writes put back (``a, b``, ``) AS``,
+    ``VALUES (``). Only spaces around parentheses and commas, outside quotes: the
+    catalog's normalization removes exactly those, so the model stays the same."""
+    out: list[str] = []
+    last = 0
+    for match in _QUOTED.finditer(sql):
+        text = _spaced(sql[last:match.start()])
+        out.append(text + " " if text.endswith((",", ")")) else text)
+        out.append(match.group(0))
+        last = match.end()
+    out.append(_spaced(sql[last:]))
+    return "".join(out)
+
+
+def _spaced(text: str) -> str:
+    text = re.sub(r",(?=[^\s])", ", ", text)
+    text = re.sub(r"\)(?=[A-Za-z_0-9'\"])", ") ", text)
+    return _SPACED_PAREN.sub(r"\1 (", text)
 
 
 def comparable(schema: Schema) -> Schema:

@@ -103,7 +103,7 @@ def pairs(n: int, ks: Iterable[int], every: int) -> Iterator[tuple[int, int]]:
 
 
 def sweep(steps: list[tuple[str, str]], url: str | None = None, ks: Iterable[int] = KS,
-          every: int = 1, limit: int | None = None) -> Outcome:
+          every: int = 1, limit: int | None = None, verbose: bool = False) -> Outcome:
     """Diff and prove every chosen (N, k); ``limit`` caps how many pairs are tried."""
     outcome = Outcome()
     started = time.perf_counter()
@@ -123,6 +123,9 @@ def sweep(steps: list[tuple[str, str]], url: str | None = None, ks: Iterable[int
                                               dry_run=True, allow_destructive=True))
             except MigratorError as exc:
                 outcome.failures.append((start, k, str(exc)))
+                if verbose:
+                    print(f"  FAIL N={start} k={k}: " + " | ".join(str(exc).splitlines()[:8]),
+                          file=sys.stderr, flush=True)
                 continue
             if result.equal:
                 outcome.equal += 1
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.sets:
         steps = load_set(path)
         print(f"{path.name}: {len(steps)} files", file=sys.stderr)
-        o = sweep(steps, args.url, ks, args.every, args.limit)
+        o = sweep(steps, args.url, ks, args.every, args.limit, verbose=True)
         report[path.name] = {"files": len(steps), "tried": o.tried, "passed": o.passed,
                              "unchanged": o.equal, "failed": len(o.failures),
                              "seconds": round(o.seconds, 1),
@@ -156,8 +159,6 @@ def main(argv: list[str] | None = None) -> int:
                                           for s, k, e in o.failures]}
         print(f"{path.name}: {o.passed + o.equal}/{o.tried} pairs pass ({o.equal} without "
               f"change), {len(o.failures)} fail, {o.seconds:.0f} s", file=sys.stderr)
-        for s, k, e in o.failures[:10]:
-            print(f"  FAIL N={s} k={k}: " + " | ".join(e.splitlines()[:6]), file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=2))
     return 0 if all(not r["failed"] for r in report.values()) else 1

@@ -159,11 +159,14 @@ def test_user_errors_are_messages_with_exit_codes(tmp_path: Path) -> None:
     setup(tmp_path, "CREATE TABLE broken (;\n")
     r = run(tmp_path, "diff", "--to", "desired.sql")
     assert r.code == 1 and "desired.sql:1" in r.stderr, r
+    write(tmp_path / "good.sql", INIT + "CREATE TABLE more (x INT);\n")
     for args, words in [
         (("--to", "missing.sql"), "cannot read missing.sql"),
         ((), "--to FILE or --to-url"),
         (("--to", "desired.sql", "--to-url", "sqlite:///x.db"), "--to FILE or --to-url"),
         (("--to", "desired.sql", "--rename", "nocolon"), "expected OLD:NEW"),
+        (("--to", "good.sql", "--rename", "nope:users"), "has no table nope"),
+        (("--to", "good.sql", "--rename", "users:nope"), "desired schema has no table nope"),
         (("--to", "desired.sql", "--from-url", "sqlite:///nothere.db"), "does not exist"),
     ]:
         r = run(tmp_path, "diff", *args)

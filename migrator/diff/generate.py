@@ -102,6 +102,7 @@ def generate(req: DiffRequest) -> DiffResult:
         desired = _desired(req, where)
         if d.comparable(current.schema) == d.comparable(desired):
             return DiffResult(equal=True)
+        _check_renames(renames, current.schema, desired)
         up = d.script(current.schema, desired, renames)
         down = d.script(desired, current.schema, renames.inverse())
         if up.destructive and not req.allow_destructive and not req.dry_run:
@@ -118,6 +119,21 @@ def generate(req: DiffRequest) -> DiffResult:
                                      (up_text, down_text))
         result.written = True
     return result
+
+
+def _check_renames(renames: Renames, current: Schema, desired: Schema) -> None:
+    """A --rename must name a table of the current schema (and its new name one of the
+    desired schema): a typo must not pass silently as "no rename"."""
+    have = {t.name for t in current.tables}
+    want = {t.name for t in desired.tables}
+    for old, new in renames.tables.items():
+        if old not in have:
+            raise ConfigError(f"--rename {old}:{new}: the current schema has no table {old}")
+        if new not in want:
+            raise ConfigError(f"--rename {old}:{new}: the desired schema has no table {new}")
+    for table in renames.columns:
+        if table not in have:
+            raise ConfigError(f"--rename {table}.*: the current schema has no table {table}")
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ type may convert stored values, so it counts as destructive.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -166,7 +167,53 @@ class _Plan:
 
 
 def script(current: Schema, desired: Schema, renames: Renames) -> Script:
-    """Statements turning ``current`` into ``desired``, in dependency order."""
+    """Statements turning ``current`` into ``desired``, in dependency order.
+
+    SQLite re-checks every view and trigger of the schema on RENAME and DROP
+    COLUMN, and refuses if any fails, also one that reads nothing changed here
+    (a view that was broken already, say by ``SELECT *`` meeting an added
+    column). The script is run on the current schema in memory; each view or
+    trigger that blocks it is dropped first and created again last, until none does.
+    """
+    forced: set[str] = set()
+    while True:
+        made = _script(current, desired, renames, forced)
+        blocker = _blocker(current, made)
+        if blocker is None or blocker in forced or len(forced) >= MAX_BLOCKERS:
+            return made
+        forced.add(blocker)
+
+
+MAX_BLOCKERS = 50
+_BLOCKED = re.compile(r"^error in (?:view|trigger) (.+?): ")
+
+
+def _blocker(current: Schema, made: Script) -> str | None:
+    """The lower-cased name of the first view or trigger that makes a step fail."""
+    if not any(" RENAME " in s.sql or " DROP COLUMN " in s.sql for s in made.steps):
+        return None
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        for sql in [*(t.definition for t in current.tables),
+                    *(i.definition for i in current.indexes),
+                    *(o.definition for o in current.objects if o.kind == "view"),
+                    *(o.definition for o in current.objects if o.kind != "view")]:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(sql)
+        for step in made.steps:
+            try:
+                conn.execute(step.sql)
+            except sqlite3.Error as exc:
+                found = _BLOCKED.match(str(exc))
+                if found:
+                    return unquote(found.group(1)).lower()
+    finally:
+        conn.close()
+    return None
+
+
+def _script(current: Schema, desired: Schema, renames: Renames, forced: set[str]) -> Script:
     plan = _Plan([], [], [], [], [], [], [], [])
     tables = pair(current.tables, desired.tables, lambda t: t.name, renames.table)
     warnings = maybe_renamed("table", [t.name for t in tables.dropped],
@@ -211,7 +258,7 @@ def script(current: Schema, desired: Schema, renames: Renames) -> Script:
     plan.create_indexes += [Step(readable(i.definition)) for i in desired.indexes
                             if i.name in made or i.table in rebuilt]
 
-    _objects(current.objects, desired.objects, touched, rebuilt, plan)
+    _objects(current.objects, desired.objects, touched | forced, rebuilt, plan, forced)
     directives = (FK_OFF,) if rebuilt else ()
     return Script(plan.steps(), directives, tuple(warnings))
 
@@ -311,13 +358,14 @@ def _rebuild(was: Parsed, want: Parsed, name: str, carried: list[str], current: 
 
 
 def _objects(current: Iterable[SchemaObject], desired: Iterable[SchemaObject],
-             touched: set[str], rebuilt: set[str], plan: _Plan) -> None:
+             touched: set[str], rebuilt: set[str], plan: _Plan, forced: set[str]) -> None:
     """Views and triggers: dropped first (changed ones, and those reading a table that is
     rebuilt, renamed or dropped, closed over views reading views), created last."""
     objs = pair(current, desired, lambda o: f"{o.kind} {o.name}")
     names = {n.lower() for n in touched}
-    down = {id(o) for o in objs.dropped} | {id(c) for c, _ in objs.changed}
     cur = list(current)
+    down = {id(o) for o in objs.dropped} | {id(c) for c, _ in objs.changed}
+    down |= {id(o) for o in cur if o.name.lower() in forced}
     # A dropped view takes its INSTEAD OF triggers along, and breaks views reading it.
     names |= {o.name.lower() for o in cur if id(o) in down and o.kind == "view"}
     words = {id(o): _words(o.definition) for o in cur}

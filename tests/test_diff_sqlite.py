@@ -251,3 +251,20 @@ def test_the_proof_shows_what_remains_and_fails_with_exit_3(tmp_path: Path) -> N
             assert "+-- table extra" in exc.difference
         else:
             raise AssertionError("the proof passed an up that adds a table")
+
+
+def test_a_view_broken_before_the_change_does_not_block_drop_column(tmp_path: Path) -> None:
+    """grocy's history: ``SELECT *`` on both sides of a UNION breaks when a column is added
+    to one table; SQLite then refuses every RENAME and DROP COLUMN until that view goes."""
+    init = ("CREATE TABLE a (x INT);\nCREATE TABLE b (x INT);\nCREATE TABLE u (k INT, z INT);\n"
+            "CREATE VIEW both_ AS SELECT * FROM a UNION SELECT * FROM b;\n"
+            "ALTER TABLE a ADD COLUMN y INT;\n")
+    write(tmp_path / "migrations" / "1_init.up.sql", init)
+    write(tmp_path / "desired.sql", "CREATE TABLE a (x INT, y INT);\nCREATE TABLE b (x INT);\n"
+          "CREATE TABLE u (k INT);\n"
+          "CREATE VIEW both_ AS SELECT * FROM a UNION SELECT * FROM b;\n")
+    r = run(tmp_path, "diff", "--to", "desired.sql", "--dry-run", "--allow-destructive")
+    assert r.code == 0, r
+    up = r.stdout.split("-- down")[0]
+    assert up.index("DROP VIEW both_") < up.index("ALTER TABLE u DROP COLUMN z") \
+        < up.index("CREATE VIEW both_")

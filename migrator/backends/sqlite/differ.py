@@ -1,7 +1,7 @@
 """SQLite's differ: the statements that turn one schema model into another.
 
-SQLite's ALTER TABLE can rename a table or a column and append a column;
-every other table change is the 12-step rebuild from SQLite's documentation
+SQLite's ALTER TABLE can rename a table or a column and append or drop a
+column; every other table change is the 12-step rebuild from SQLite's documentation
 (new table under a temporary name with the desired CREATE text, rows of the
 common columns copied, old table dropped, new one renamed), run under
 ``-- migrator: foreign-keys-off`` so the drop cascades nothing and the

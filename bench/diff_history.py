@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -41,12 +42,18 @@ KS = (1, 2, 3, 5, 10, 25)
 
 def load_set(path: Path) -> list[tuple[str, str]]:
     """(name, up SQL) in order."""
-    dirs = sorted(p for p in path.iterdir() if p.is_dir() and (p / "up.sql").is_file())
+    dirs = sorted((p for p in path.iterdir() if p.is_dir() and (p / "up.sql").is_file()),
+                  key=_order)
     if dirs:
         return [(d.name, (d / "up.sql").read_text(encoding="utf-8")) for d in dirs]
-    ups = sorted(path.glob("*.up.sql")) or sorted(path.glob("*.sql"))
+    ups = sorted(path.glob("*.up.sql"), key=_order) or sorted(path.glob("*.sql"), key=_order)
     return [(p.name.removesuffix(".sql").removesuffix(".up"), p.read_text(encoding="utf-8"))
             for p in ups]
+
+
+def _order(path: Path) -> list[tuple[int, str]]:
+    """Natural order: flipt's ``10_x`` after ``9_x``, diesel's dates as written."""
+    return [(int(t), "") if t.isdigit() else (-1, t) for t in re.split(r"([0-9]+)", path.name)]
 
 
 def write_prefix(steps: list[tuple[str, str]], count: int, into: Path) -> Path:

@@ -166,6 +166,7 @@ def test_user_errors_are_messages_with_exit_codes(tmp_path: Path) -> None:
         (("--to", "desired.sql", "--to-url", "sqlite:///x.db"), "--to FILE or --to-url"),
         (("--to", "desired.sql", "--rename", "nocolon"), "expected OLD:NEW"),
         (("--to", "good.sql", "--rename", "nope:users"), "has no table nope"),
+        (("--to", "good.sql", "--name", "bad name"), "invalid migration name"),
         (("--to", "good.sql", "--rename", "users:nope"), "desired schema has no table nope"),
         (("--to", "desired.sql", "--from-url", "sqlite:///nothere.db"), "does not exist"),
     ]:

@@ -24,7 +24,7 @@ from migrator.diff.proof import prove
 from migrator.diff.render import render
 from migrator.diff.sources import Built, from_file, from_migrations, from_url, live_schema
 from migrator.errors import ConfigError
-from migrator.files import discover
+from migrator.files import NAME_OK, discover
 from migrator.placeholders import Variable
 from migrator.schema import Schema
 
@@ -95,6 +95,9 @@ def scratch_url(req: DiffRequest) -> str:
 def generate(req: DiffRequest) -> DiffResult:
     if (req.to_file is None) == (req.to_url is None):
         raise ConfigError("diff needs the desired schema: --to FILE or --to-url URL (one)")
+    if not NAME_OK.match(req.name):
+        raise ConfigError(f"invalid migration name {req.name!r}: use letters, digits, '_' "
+                          "and '-' (for example add_users_email)")
     renames = Renames.parse(req.renames)
     where = scratch_url(req)
     d = differ(dialect_of_url(where))

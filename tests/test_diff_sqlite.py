@@ -269,3 +269,17 @@ def test_a_view_broken_before_the_change_does_not_block_drop_column(tmp_path: Pa
     up = r.stdout.split("-- down")[0]
     assert up.index("DROP VIEW both_") < up.index("ALTER TABLE u DROP COLUMN z") \
         < up.index("CREATE VIEW both_")
+
+
+def test_bracket_and_backtick_quotes_compare_like_the_double_quotes_sqlite_writes(
+        tmp_path: Path) -> None:
+    write(tmp_path / "migrations" / "1_init.up.sql",
+          'CREATE TABLE customers (id INTEGER PRIMARY KEY, "order" INT, note TEXT);\n')
+    write(tmp_path / "desired.sql",
+          "CREATE TABLE [clients] (`id` INTEGER PRIMARY KEY, [order] TEXT, note TEXT);\n")
+    r = run(tmp_path, "diff", "--to", "desired.sql", "--rename", "customers:clients",
+            "--allow-destructive")
+    assert r.code == 0, r
+    up, _ = generated(tmp_path)
+    assert "ALTER TABLE customers RENAME TO clients;" in up
+    assert '"order" TEXT' in up and "_migrator_new_clients" in up  # a type change: rebuilt

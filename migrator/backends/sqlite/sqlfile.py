@@ -25,7 +25,8 @@ _QUOTED_OR_COMMENT = re.compile(
 )
 _TIGHT = re.compile(r"\s*([(),])\s*")
 # A string literal (kept as is) or a double-quoted name that needs no quotes.
-_QUOTED_NAME = re.compile(r"'(?:[^']|'')*'|\"([A-Za-z_][A-Za-z0-9_]*)\"")
+_QUOTED_NAME = re.compile(r"'(?:[^']|'')*'|\"([A-Za-z_][A-Za-z0-9_]*)\""
+                          r"|\[([A-Za-z_][A-Za-z0-9_]*)\]|`([A-Za-z_][A-Za-z0-9_]*)`")
 TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
 
@@ -121,19 +122,22 @@ _HOLDER = re.compile("\x00([0-9]+)\x00")
 
 
 def _unquote(match: re.Match[str]) -> str:
-    name = match.group(1)
-    return match.group(0) if name is None or name.upper() in KEYWORDS else name
+    """A plain name bare, a keyword in double quotes, whichever quotes it came in."""
+    name = match.group(1) or match.group(2) or match.group(3)
+    if name is None:
+        return match.group(0)
+    return f'"{name}"' if name.upper() in KEYWORDS else name
 
 
 def normalize_sql(sql: str) -> str:
     """One line, single spaces, none around parentheses and commas, plain names unquoted.
 
     SQLite rewrites names it touches (``ALTER TABLE x RENAME TO orders`` stores
-    ``"orders"``), so ``"orders"`` and ``orders`` must compare equal; a name
-    that is a keyword keeps its quotes. Comments are dropped: a down that
-    rebuilds a table without them restores it. Quoted text is kept as it is
-    (a default of ``'a,  b'`` is not ``'a,b'``), so the result is still the
-    same DDL, runnable again.
+    ``"orders"``), so ``"orders"``, ``[orders]``, ```orders``` and ``orders``
+    must compare equal; a name that is a keyword keeps quotes, as ``"order"``.
+    Comments are dropped: a down that rebuilds a table without them restores
+    it. Quoted text is kept as it is (a default of ``'a,  b'`` is not
+    ``'a,b'``), so the result is still the same DDL, runnable again.
     """
     kept: list[str] = []
 

@@ -18,8 +18,11 @@ DOWN_TEMPLATE = "-- {label}: down (undo everything the up file does)\n\n"
 STAMP = "%Y%m%d%H%M%S"
 
 
-def new_migration(directory: Path, name: str, layout: str = "pair") -> list[Path]:
+def new_migration(directory: Path, name: str, layout: str = "pair",
+                  contents: tuple[str, str] | None = None) -> list[Path]:
     """Write the files and return their paths; never overwrites anything.
+
+    ``contents``: the (up, down) texts instead of the empty templates (``diff``).
 
     A directory with a ``migrations.sum`` must agree with it first (exit 3
     otherwise: ``new`` would bless an edit), and gets it rewritten after.
@@ -33,7 +36,7 @@ def new_migration(directory: Path, name: str, layout: str = "pair") -> list[Path
         raise ConfigError(f"unknown layout {layout!r} (known: pair, dir)")
     directory.mkdir(parents=True, exist_ok=True)
     with directory_lock(directory):
-        return _create(directory, name, layout)
+        return _create(directory, name, layout, contents)
 
 
 @contextlib.contextmanager
@@ -52,7 +55,8 @@ def directory_lock(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _create(directory: Path, name: str, layout: str) -> list[Path]:
+def _create(directory: Path, name: str, layout: str,
+            contents: tuple[str, str] | None) -> list[Path]:
     found = discover_all(directory)
     verify(directory, found)
     version = next_version(directory, {m.key for m in found.migrations})
@@ -63,9 +67,10 @@ def _create(directory: Path, name: str, layout: str) -> list[Path]:
         paths = [folder / "up.sql", folder / "down.sql"]
     else:
         paths = [directory / f"{label}.up.sql", directory / f"{label}.down.sql"]
-    for path, template in zip(paths, (UP_TEMPLATE, DOWN_TEMPLATE), strict=True):
+    texts = contents or (UP_TEMPLATE.format(label=label), DOWN_TEMPLATE.format(label=label))
+    for path, text in zip(paths, texts, strict=True):
         with path.open("x", encoding="utf-8") as handle:
-            handle.write(template.format(label=label))
+            handle.write(text)
     rewrite_if_present(directory)
     return paths
 

@@ -250,5 +250,6 @@ def test_full_parser_lists_every_command() -> None:
     assert list(sub.choices) == [
         "new", "hash", "rebase", "up", "migrate", "down", "rollback", "redo", "status",
         "verify", "baseline", "unlock", "repair", "wait", "create", "drop", "load", "check",
-        "test", "rehearse", "check-order", "dump", "adopt", "convert", "squash", "completion",
+        "test", "rehearse", "check-order", "dump", "adopt", "convert", "squash", "diff",
+        "drift", "completion",
     ]

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "adopt": ("interop", "record what another tool applied as applied in migrator's table"),
     "convert": ("interop", "rewrite another tool's migration files into migrator's layout"),
     "squash": ("schema", "replace every migration up to VERSION by one equivalent migration"),
+    "diff": ("diff", "write the next migration from a desired schema file, proven first"),
+    "drift": ("diff", "compare a live schema with what its applied migrations build"),
     "completion": ("completion", "print a shell completion script (bash, zsh or fish)"),
 }
 COMPLETION = "completion"
@@ -68,6 +70,8 @@ def group(module: str) -> dict[str, Command]:
             from migrator.cli.order import COMMANDS
         case "branches":
             from migrator.cli.branches import COMMANDS
+        case "diff":
+            from migrator.cli.diff import COMMANDS
         case _:
             raise KeyError(module)
     return COMMANDS

@@ -25,3 +25,18 @@ def differ(info: DialectInfo) -> Differ:
         raise ConfigError(f"diff is not available for {info.name} databases")
     found: Differ = module
     return found
+
+
+def desired_text(info: DialectInfo, text: str) -> str:
+    """A desired-schema FILE as it must run in a scratch namespace.
+
+    A differ module may define ``desired_text(text: str) -> str``: a PostgreSQL
+    ``migrator dump`` names the schema it was taken from, and must create its
+    objects in the scratch schema instead. Without it the file runs as written.
+    """
+    module = optional_module(info, "differ")
+    hook = getattr(module, "desired_text", None)
+    if hook is None:
+        return text
+    relocated: str = hook(text)
+    return relocated

@@ -25,7 +25,8 @@ _QUOTED_OR_COMMENT = re.compile(
 )
 _TIGHT = re.compile(r"\s*([(),])\s*")
 # A string literal (kept as is) or a double-quoted name that needs no quotes.
-_QUOTED_NAME = re.compile(r"'(?:[^']|'')*'|\"([A-Za-z_][A-Za-z0-9_]*)\"")
+_QUOTED_NAME = re.compile(r"'(?:[^']|'')*'|\"([A-Za-z_][A-Za-z0-9_]*)\""
+                          r"|\[([A-Za-z_][A-Za-z0-9_]*)\]|`([A-Za-z_][A-Za-z0-9_]*)`")
 TYPE_ORDER = {"table": 0, "index": 1, "view": 2, "trigger": 3}
 
 
@@ -101,25 +102,54 @@ def stored_objects(conn: sqlite3.Connection, exclude: set[str] | None = None) ->
     return objects
 
 
-def _drop_comment(match: re.Match[str]) -> str:
-    return " " if match["comment"] else match.group(0)
+# SQLite's keywords (sqlite.org/lang_keywords.html): a name spelled like one keeps its
+# quotes, so normalized DDL still runs (``diff`` writes it back as SQL).
+_KEYWORD_TEXT = """
+ABORT ACTION ADD AFTER ALL ALTER ALWAYS ANALYZE AND AS ASC ATTACH AUTOINCREMENT BEFORE BEGIN
+BETWEEN BY CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT CONFLICT CONSTRAINT CREATE CROSS
+CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP DATABASE DEFAULT DEFERRABLE DEFERRED
+DELETE DESC DETACH DISTINCT DO DROP EACH ELSE END ESCAPE EXCEPT EXCLUDE EXCLUSIVE EXISTS
+EXPLAIN FAIL FILTER FIRST FOLLOWING FOR FOREIGN FROM FULL GENERATED GLOB GROUP GROUPS HAVING
+IF IGNORE IMMEDIATE IN INDEX INDEXED INITIALLY INNER INSERT INSTEAD INTERSECT INTO IS ISNULL
+JOIN KEY LAST LEFT LIKE LIMIT MATCH MATERIALIZED NATURAL NO NOT NOTHING NOTNULL NULL NULLS OF
+OFFSET ON OR ORDER OTHERS OUTER OVER PARTITION PLAN PRAGMA PRECEDING PRIMARY QUERY RAISE RANGE
+RECURSIVE REFERENCES REGEXP REINDEX RELEASE RENAME REPLACE RESTRICT RETURNING RIGHT ROLLBACK
+ROW ROWS SAVEPOINT SELECT SET TABLE TEMP TEMPORARY THEN TIES TO TRANSACTION TRIGGER UNBOUNDED
+UNION UNIQUE UPDATE USING VACUUM VALUES VIEW VIRTUAL WHEN WHERE WINDOW WITH WITHOUT
+"""
+KEYWORDS = frozenset(_KEYWORD_TEXT.split())
+_HOLDER = re.compile("\x00([0-9]+)\x00")
 
 
 def _unquote(match: re.Match[str]) -> str:
-    return match.group(1) or match.group(0)
+    """A plain name bare, a keyword in double quotes, whichever quotes it came in."""
+    name = match.group(1) or match.group(2) or match.group(3)
+    if name is None:
+        return match.group(0)
+    return f'"{name}"' if name.upper() in KEYWORDS else name
 
 
 def normalize_sql(sql: str) -> str:
     """One line, single spaces, none around parentheses and commas, plain names unquoted.
 
     SQLite rewrites names it touches (``ALTER TABLE x RENAME TO orders`` stores
-    ``"orders"``), so ``"orders"`` and ``orders`` must compare equal. Comments
-    are dropped: a down that rebuilds a table without them restores it. Quoted
-    text is compressed too; good enough to compare schemas stored from
-    differently formatted DDL.
+    ``"orders"``), so ``"orders"``, ``[orders]``, ```orders``` and ``orders``
+    must compare equal; a name that is a keyword keeps quotes, as ``"order"``.
+    Comments are dropped: a down that rebuilds a table without them restores
+    it. Quoted text is kept as it is (a default of ``'a,  b'`` is not
+    ``'a,b'``), so the result is still the same DDL, runnable again.
     """
-    text = _QUOTED_OR_COMMENT.sub(_drop_comment, sql)
+    kept: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        if match["comment"]:
+            return " "
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = _QUOTED_OR_COMMENT.sub(hold, sql)
     text = _TIGHT.sub(r"\1", _SPACE.sub(" ", text.strip())).rstrip(";")
+    text = _HOLDER.sub(lambda m: kept[int(m.group(1))], text)
     return _QUOTED_NAME.sub(_unquote, text)
 
 

@@ -26,7 +26,10 @@ _KINDS = {"p": "primary", "f": "foreign", "u": "unique", "c": "check", "x": "exc
           "t": "trigger"}
 _COLUMNS = (
     "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-    "pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated "
+    "pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, "
+    # a collation other than the type's own: what COLLATE declared
+    "(SELECT quote_ident(l.collname) FROM pg_type y JOIN pg_collation l "
+    "ON l.oid = a.attcollation WHERE y.oid = a.atttypid AND a.attcollation <> y.typcollation) "
     "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
@@ -46,13 +49,30 @@ _OBJECTS = (
                           "WHERE schemaname = %(s)s"),
     ("sequence", "SELECT sequencename, concat_ws(' ', data_type, 'START', start_value, "
                  "'INCREMENT', increment_by, 'MIN', min_value, 'MAX', max_value, "
-                 "CASE WHEN cycle THEN 'CYCLE' END), '' FROM pg_sequences "
+                 "CASE WHEN cycle THEN 'CYCLE' END, (SELECT 'OWNED BY ' || "
+                 "quote_ident(c.relname) || '.' || quote_ident(a.attname) FROM pg_depend d "
+                 "JOIN pg_class c ON c.oid = d.refobjid JOIN pg_attribute a "
+                 "ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+                 "WHERE d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
+                 "AND d.objid = (quote_ident(schemaname) || '.' || "
+                 "quote_ident(sequencename))::regclass)), '' FROM pg_sequences "
                  "WHERE schemaname = %(s)s"),
     ("type", "SELECT t.typname, CASE t.typtype WHEN 'e' THEN 'ENUM (' || "
              "(SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) "
              "FROM pg_enum e WHERE e.enumtypid = t.oid) || ')' "
-             "WHEN 'd' THEN 'DOMAIN ' || format_type(t.typbasetype, t.typtypmod) "
-             "ELSE 'COMPOSITE' END, '' FROM pg_type t "
+             "WHEN 'd' THEN concat_ws(' ', 'DOMAIN ' || format_type(t.typbasetype, "
+             "t.typtypmod), (SELECT 'COLLATE ' || quote_ident(l.collname) FROM pg_type b "
+             "JOIN pg_collation l ON l.oid = t.typcollation WHERE b.oid = t.typbasetype "
+             "AND t.typcollation <> b.typcollation), 'DEFAULT ' || t.typdefault, "
+             "CASE WHEN t.typnotnull THEN 'NOT NULL' END, (SELECT string_agg('CONSTRAINT ' "
+             "|| quote_ident(k.conname) || ' ' || pg_get_constraintdef(k.oid), ' ' "
+             "ORDER BY k.conname) FROM pg_constraint k WHERE k.contypid = t.oid)) "
+             "ELSE 'COMPOSITE (' || (SELECT string_agg(quote_ident(a.attname) || ' ' || "
+             "format_type(a.atttypid, a.atttypmod) || coalesce(' COLLATE ' || (SELECT "
+             "quote_ident(l.collname) FROM pg_type y JOIN pg_collation l ON l.oid = "
+             "a.attcollation WHERE y.oid = a.atttypid AND a.attcollation <> y.typcollation), "
+             "''), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid "
+             "AND a.attnum > 0 AND NOT a.attisdropped) || ')' END, '' FROM pg_type t "
              "JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class c "
              "ON c.oid = t.typrelid WHERE n.nspname = %(s)s AND t.typtype IN ('e', 'd', 'c') "
              "AND (c.relkind IS NULL OR c.relkind = 'c')"),
@@ -123,9 +143,10 @@ def schema_model(backend: PgSession, schema: str, table: str) -> Schema:
     run = backend.conn.execute
     words = _Placeholder(schema)
     columns: dict[str, list[Column]] = {}
-    for rel, col, typ, notnull, default, identity, generated in run(_COLUMNS, params):
+    for rel, col, typ, notnull, default, identity, generated, collation in run(_COLUMNS,
+                                                                              params):
         columns.setdefault(rel, []).append(_column(words, col, typ, notnull, default,
-                                                   identity, generated))
+                                                   identity, generated, collation))
     constraints: dict[str, list[Constraint]] = {}
     for rel, name, kind, definition in run(_CONSTRAINTS, params):
         constraints.setdefault(rel, []).append(
@@ -144,7 +165,7 @@ def schema_model(backend: PgSession, schema: str, table: str) -> Schema:
 
 
 def _column(words: _Placeholder, name: str, typ: str, notnull: bool, default: str | None,
-            identity: str, generated: str) -> Column:
+            identity: str, generated: str, collation: str | None = None) -> Column:
     extra: str | None = None
     if generated:
         extra = f"GENERATED ALWAYS AS ({default}) " + ("STORED" if generated == "s"
@@ -155,7 +176,7 @@ def _column(words: _Placeholder, name: str, typ: str, notnull: bool, default: st
             " AS IDENTITY"
     return Column(words(name), words(typ), not notnull,
                   None if default is None else words(default),
-                  None if extra is None else words(extra))
+                  None if extra is None else words(extra), collation)
 
 
 class _Placeholder:

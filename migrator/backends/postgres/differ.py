@@ -220,7 +220,7 @@ class _Plan:
         back: list[Step] = []
         for table, old, new in self._constraint_pairs(lambda k: k.kind == "foreign"):
             forced = old is not None and new is not None and _references(old) in shaken
-            if old is not None and (new != old or forced) and table not in self.dropped_tables:
+            if old is not None and (new != old or forced):  # dropped tables' too: any order
                 out.append(Step(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(old.name)}"))
             if new is not None and (new != old or forced):
                 back.append(Step(f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(new.name)} "

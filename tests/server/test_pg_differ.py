@@ -287,6 +287,20 @@ def test_triggers_and_functions(spaces: Spaces) -> None:
     assert "DROP PROCEDURE p(IN a integer)" in text
 
 
+def test_a_table_dropped_with_its_trigger_and_the_function_that_reads_it(
+        spaces: Spaces) -> None:
+    up, _ = prove(spaces, """
+        CREATE TABLE stats (n int);
+        CREATE TABLE t (id int);
+        CREATE FUNCTION bump() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN UPDATE stats SET n = n + 1; RETURN NEW; END $$;
+        CREATE TRIGGER stats_bump AFTER INSERT ON stats FOR EACH ROW EXECUTE FUNCTION bump();
+        """, "CREATE TABLE t (id int);")
+    text = sqls(up)
+    assert text.index("DROP TRIGGER stats_bump ON stats") < text.index("DROP FUNCTION bump()") \
+        < text.index("DROP TABLE stats")
+
+
 # -- types and sequences -----------------------------------------------------------------------
 
 def test_enum_values_appended_inserted_and_removed(spaces: Spaces) -> None:
@@ -343,3 +357,95 @@ def test_sequences_created_altered_owned_and_dropped(spaces: Spaces) -> None:
         CREATE TABLE t (id int DEFAULT nextval('fresh'));
         ALTER SEQUENCE fresh OWNED BY t.id;
         """)
+
+
+# -- a history like the real ones (diesel style, as in Lemmy's first years) --------------------
+
+HISTORY = [
+    """
+    CREATE FUNCTION diesel_set_updated_at() RETURNS trigger AS $$
+    BEGIN
+        IF (NEW IS DISTINCT FROM OLD AND NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at)
+        THEN NEW.updated_at := current_timestamp; END IF;
+        RETURN NEW;
+    END; $$ LANGUAGE plpgsql;
+    """,
+    """
+    CREATE TABLE user_ (id serial PRIMARY KEY, name varchar(20) NOT NULL UNIQUE,
+                        published timestamp NOT NULL DEFAULT now(), updated_at timestamp);
+    CREATE TRIGGER set_updated_at BEFORE UPDATE ON user_ FOR EACH ROW
+        EXECUTE PROCEDURE diesel_set_updated_at();
+    INSERT INTO user_ (name) VALUES ('admin'), ('bob');
+    """,
+    """
+    CREATE TYPE sort_type AS ENUM ('Active', 'Hot');
+    CREATE TABLE post (id serial PRIMARY KEY, name varchar(100) NOT NULL,
+                       creator_id int NOT NULL REFERENCES user_ ON UPDATE CASCADE
+                           ON DELETE CASCADE,
+                       body text, sort sort_type DEFAULT 'Hot',
+                       published timestamp NOT NULL DEFAULT now());
+    CREATE INDEX idx_post_creator ON post (creator_id);
+    INSERT INTO post (name, creator_id, sort) VALUES ('hello', 1, 'Active');
+    """,
+    """
+    CREATE VIEW post_view AS SELECT p.*, u.name AS creator_name
+        FROM post p JOIN user_ u ON p.creator_id = u.id;
+    """,
+    """
+    CREATE MATERIALIZED VIEW post_aggregates AS
+        SELECT creator_id, count(*) AS posts FROM post GROUP BY creator_id;
+    CREATE UNIQUE INDEX idx_post_aggregates ON post_aggregates (creator_id);
+    """,
+    """
+    ALTER TYPE sort_type ADD VALUE 'New' BEFORE 'Hot';
+    DROP VIEW post_view;
+    ALTER TABLE user_ ALTER COLUMN name TYPE varchar(40);
+    CREATE VIEW post_view AS SELECT p.*, u.name AS creator_name
+        FROM post p JOIN user_ u ON p.creator_id = u.id;
+    """,
+    """
+    ALTER TABLE post ADD COLUMN nsfw boolean NOT NULL DEFAULT false;
+    CREATE FUNCTION post_count(uid int) RETURNS bigint LANGUAGE sql STABLE
+        AS 'SELECT count(*) FROM post WHERE creator_id = uid';
+    CREATE TABLE comment (id serial PRIMARY KEY,
+                          post_id int NOT NULL REFERENCES post ON DELETE CASCADE,
+                          parent_id int REFERENCES comment,
+                          content text NOT NULL CHECK (length(content) < 10000),
+                          published timestamp NOT NULL DEFAULT now());
+    INSERT INTO comment (post_id, content) VALUES (1, 'first');
+    """,
+    """
+    CREATE FUNCTION refresh_aggregates() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN REFRESH MATERIALIZED VIEW post_aggregates; RETURN NULL; END $$;
+    CREATE TRIGGER refresh_post AFTER INSERT OR UPDATE OR DELETE ON post
+        FOR EACH STATEMENT EXECUTE PROCEDURE refresh_aggregates();
+    """,
+    """
+    DROP VIEW post_view;
+    ALTER TABLE post DROP COLUMN sort;
+    DROP TYPE sort_type;
+    ALTER TABLE user_ ALTER COLUMN published TYPE timestamptz;
+    ALTER TABLE user_ ADD COLUMN email text;
+    CREATE UNIQUE INDEX idx_user_email_lower ON user_ (lower(email)) WHERE email IS NOT NULL;
+    CREATE VIEW post_view AS SELECT p.*, u.name AS creator_name, post_count(u.id) AS n
+        FROM post p JOIN user_ u ON p.creator_id = u.id;
+    """,
+    """
+    CREATE DOMAIN url AS text CHECK (VALUE ~ '^https?://');
+    ALTER TABLE post ADD COLUMN link url;
+    ALTER TABLE comment RENAME TO reply;
+    ALTER TABLE reply ALTER COLUMN id TYPE bigint;
+    CREATE SEQUENCE report_seq START 1000;
+    CREATE TABLE report (id int PRIMARY KEY DEFAULT nextval('report_seq'),
+                         reply_id bigint REFERENCES reply ON DELETE SET NULL);
+    """,
+]
+
+
+@pytest.mark.parametrize("k", [1, 3, len(HISTORY)])
+def test_history_pairs_round_trip(spaces: Spaces, k: int) -> None:
+    """Schema after N files as current, after N+k as desired, for every N."""
+    for n in range(len(HISTORY) - k + 1 if k < len(HISTORY) else 1):
+        current = "\n".join(HISTORY[:n])
+        desired = "\n".join(HISTORY[:n + k])
+        prove(spaces, current, desired)

@@ -167,6 +167,7 @@ class _Plan:
         constraints_back = self._drop_constraints(out)
         self._types_and_sequences(out)
         late_functions = self._functions_first(out)
+        self._drop_tables(out)  # first: a new table may reuse a dropped one's index names
         self._create_tables(out)
         for work in self.column_work.values():
             out += work.steps
@@ -193,9 +194,7 @@ class _Plan:
             forced = o.table in self.view_drops or bool(
                 tokens(_after_on(o.definition)) & self.routine_names)
             if new is None or new != o or forced:
-                if o.table not in self.dropped_tables:
-                    out.append(Step(f"DROP TRIGGER {q(name[len(o.table) + 1:])} "
-                                    f"ON {q(o.table)}"))
+                out.append(Step(f"DROP TRIGGER {q(name[len(o.table) + 1:])} ON {q(o.table)}"))
                 if new is not None:
                     back.append(Step(sql(new.definition)))
         back += [Step(sql(o.definition)) for name, o in want.items() if name not in cur]
@@ -369,14 +368,28 @@ class _Plan:
                 return f"removes {', '.join(map(_lit, gone))} from enum {name}"
         return None
 
-    def _drop_leftovers(self, out: list[Step]) -> None:
-        gone = [o for o in self.cur.objects if (o.kind, o.name) not in self.want_objects]
-        functions = [o for o in gone if o.kind == "function"]
-        early = [o for o in functions if tokens(_body(o.definition)) & self.dropped_tables]
-        out += [_drop_routine(o) for o in early]
+    def _gone_functions(self) -> list[SchemaObject]:
+        return [o for o in self.cur.objects if o.kind == "function"
+                and (o.kind, o.name) not in self.want_objects]
+
+    def _drop_tables(self, out: list[Step]) -> None:
+        """Functions whose body reads a dropped table, then the tables; a sequence that
+        a dropped table owns but the desired schema keeps is disowned first."""
+        out += [_drop_routine(o) for o in self._gone_functions()
+                if tokens(_body(o.definition)) & self.dropped_tables]
+        for o in self.cur.objects:
+            owner = diff_types.owner_column(o.definition) if o.kind == "sequence" else None
+            if owner and owner[0] in self.dropped_tables and \
+                    ("sequence", o.name) in self.want_objects and \
+                    o.name not in self.identity_sequences:
+                out.append(Step(f"ALTER SEQUENCE {q(o.name)} OWNED BY NONE"))
         for t in self.tables.dropped:
             out.append(Step(f"DROP TABLE {q(t.name)}", destructive=f"drops table {t.name}"))
-        out += [_drop_routine(o) for o in functions if o not in early]
+
+    def _drop_leftovers(self, out: list[Step]) -> None:
+        gone = [o for o in self.cur.objects if (o.kind, o.name) not in self.want_objects]
+        out += [_drop_routine(o) for o in self._gone_functions()
+                if not tokens(_body(o.definition)) & self.dropped_tables]
         for o in gone:
             if o.kind == "type":
                 out.append(diff_types.drop_type(o.name, o.definition))

@@ -18,7 +18,7 @@ from serverkit import Server
 from migrator.backends.base import transaction
 from migrator.backends.postgres import differ
 from migrator.backends.postgres.backend import PostgresBackend
-from migrator.backends.postgres.scratch import with_search_path
+from migrator.backends.postgres.scratch import with_database, with_search_path
 from migrator.backends.postgres.split import split
 from migrator.diff.model import Renames, Script
 from migrator.schema import Schema
@@ -449,3 +449,54 @@ def test_history_pairs_round_trip(spaces: Spaces, k: int) -> None:
         current = "\n".join(HISTORY[:n])
         desired = "\n".join(HISTORY[:n + k])
         prove(spaces, current, desired)
+
+
+@pytest.fixture
+def databases(pg: Server) -> Iterator[list[str]]:
+    """Databases of their own: an extension lives once per database, not per schema."""
+    made: list[str] = []
+    admin = psycopg.connect(pg.admin_url, autocommit=True)
+    try:
+        yield made
+    finally:
+        for name in made:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_extensions_created_first_and_dropped_last(pg: Server, databases: list[str]) -> None:
+    current = "CREATE TABLE t (s text);"
+    desired = """
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE TABLE t (s text);
+        CREATE INDEX t_trgm ON t USING gin (s gin_trgm_ops);
+        """
+    admin = psycopg.connect(pg.admin_url, autocommit=True)
+    urls = []
+    try:
+        for _ in range(3):
+            name = f"mt_dx{uuid.uuid4().hex[:12]}"
+            admin.execute(f'CREATE DATABASE "{name}"')
+            databases.append(name)
+            urls.append(with_database(pg.admin_url, name))
+    finally:
+        admin.close()
+    spaces = [Spaces(url, psycopg.connect(url, autocommit=True), []) for url in urls]
+    try:
+        for space, ddl in zip(spaces, (current, desired, current), strict=True):
+            space.run("public", [s.sql for s in split(ddl)])
+        cur, want = spaces[0].model("public"), spaces[1].model("public")
+        assert [o.kind for o in want.objects] == ["extension"]  # not its functions
+        up = differ.script(cur, want, Renames())
+        down = differ.script(want, cur, Renames())
+        assert sqls(up) == ["CREATE EXTENSION IF NOT EXISTS pg_trgm",
+                            "CREATE INDEX t_trgm ON t USING gin (s gin_trgm_ops)"]
+        assert sqls(down) == ["DROP INDEX t_trgm", "DROP EXTENSION pg_trgm"]
+        apply(spaces[2], "public", up)
+        assert spaces[2].model("public") == want
+        apply(spaces[2], "public", down)
+        assert spaces[2].model("public") == cur
+    finally:
+        for space in spaces:
+            space.admin.close()
+

@@ -22,6 +22,9 @@ from migrator.state import StateSql
 if TYPE_CHECKING:
     from migrator.backends.postgres.session import PgSession
 
+# an extension's own tables, functions, types and sequences: CREATE EXTENSION makes them
+_OWN = ("NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{cls}'::regclass "
+        "AND e.objid = {oid} AND e.deptype = 'e')")
 _KINDS = {"p": "primary", "f": "foreign", "u": "unique", "c": "check", "x": "exclude",
           "t": "trigger"}
 _COLUMNS = (
@@ -34,15 +37,18 @@ _COLUMNS = (
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
     "WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p', 'f') AND a.attnum > 0 "
-    "AND NOT a.attisdropped AND c.relname <> %(t)s ORDER BY c.relname, a.attnum")
+    "AND NOT a.attisdropped AND c.relname <> %(t)s AND " + _OWN.format(cls="pg_class",
+                                                                      oid="c.oid") +
+    " ORDER BY c.relname, a.attnum")
 _CONSTRAINTS = (
     "SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k "
     "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname = %(s)s AND k.contype <> 'n' AND c.relname <> %(t)s "
-    "ORDER BY c.relname, k.conname")
+    "WHERE n.nspname = %(s)s AND k.contype <> 'n' AND c.relname <> %(t)s AND "
+    + _OWN.format(cls="pg_class", oid="c.oid") + " ORDER BY c.relname, k.conname")
 _INDEXES = ("SELECT i.indexname, i.tablename, i.indexdef, x.indisunique FROM pg_indexes i "
             "JOIN pg_index x ON x.indexrelid = format('%%I.%%I', i.schemaname, "
-            "i.indexname)::regclass WHERE i.schemaname = %(s)s AND i.tablename <> %(t)s")
+            "i.indexname)::regclass WHERE i.schemaname = %(s)s AND i.tablename <> %(t)s AND "
+            + _OWN.format(cls="pg_class", oid="x.indrelid"))
 _OBJECTS = (
     ("view", "SELECT viewname, definition, '' FROM pg_views WHERE schemaname = %(s)s"),
     ("materialized view", "SELECT matviewname, definition, '' FROM pg_matviews "
@@ -56,7 +62,9 @@ _OBJECTS = (
                  "WHERE d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
                  "AND d.objid = (quote_ident(schemaname) || '.' || "
                  "quote_ident(sequencename))::regclass)), '' FROM pg_sequences "
-                 "WHERE schemaname = %(s)s"),
+                 "WHERE schemaname = %(s)s AND " + _OWN.format(
+                     cls="pg_class", oid="(quote_ident(schemaname) || '.' || "
+                     "quote_ident(sequencename))::regclass")),
     ("type", "SELECT t.typname, CASE t.typtype WHEN 'e' THEN 'ENUM (' || "
              "(SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) "
              "FROM pg_enum e WHERE e.enumtypid = t.oid) || ')' "
@@ -75,11 +83,15 @@ _OBJECTS = (
              "AND a.attnum > 0 AND NOT a.attisdropped) || ')' END, '' FROM pg_type t "
              "JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class c "
              "ON c.oid = t.typrelid WHERE n.nspname = %(s)s AND t.typtype IN ('e', 'd', 'c') "
-             "AND (c.relkind IS NULL OR c.relkind = 'c')"),
+             "AND (c.relkind IS NULL OR c.relkind = 'c') AND "
+             + _OWN.format(cls="pg_type", oid="t.oid")),
     ("function", "SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) "
                  "|| ')', pg_get_functiondef(p.oid), '' FROM pg_proc p "
                  "JOIN pg_namespace n ON n.oid = p.pronamespace "
-                 "WHERE n.nspname = %(s)s AND p.prokind IN ('f', 'p')"),
+                 "WHERE n.nspname = %(s)s AND p.prokind IN ('f', 'p') AND "
+                 + _OWN.format(cls="pg_proc", oid="p.oid")),
+    ("extension", "SELECT x.extname, 'EXTENSION', '' FROM pg_extension x "
+                  "JOIN pg_namespace n ON n.oid = x.extnamespace WHERE n.nspname = %(s)s"),
     ("trigger", "SELECT c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid), c.relname "
                 "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "

@@ -290,6 +290,8 @@ class _Plan:
         return back
 
     def _types_and_sequences(self, out: list[Step]) -> None:
+        out += [Step(f"CREATE EXTENSION IF NOT EXISTS {q(o.name)}") for o in self.want.objects
+                if o.kind == "extension" and ("extension", o.name) not in self.cur_objects]
         types = [o for o in self.want.objects if o.kind == "type"]
         order = {"ENUM": 0, "DOMAIN": 1, "COMPOSITE": 2}
         types.sort(key=lambda o: order.get(diff_types.kind_of(o.definition), 3))
@@ -402,6 +404,7 @@ class _Plan:
                 continue  # went with its table or column
             out.append(Step(f"DROP SEQUENCE {q(o.name)}",
                             destructive=f"drops sequence {o.name} (its current value)"))
+        out += [Step(f"DROP EXTENSION {q(o.name)}") for o in gone if o.kind == "extension"]
 
     def _column_gone(self, table: str, column: str) -> bool:
         work = self.column_work.get(table)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from migrator.backends.postgres.diff_text import narrows, q, same_base, sql
+from migrator.backends.postgres.diff_text import narrows, needs_using, q, sql
 from migrator.diff.model import Step, pair
 from migrator.schema import Column, Table
 
@@ -109,7 +109,7 @@ def _alter(at: str, table: str, c: Column, d: Column, rebuilt_types: set[str],
         using = ""
         if _user_type(d.type) in rebuilt_types:
             using = f" USING {q(d.name)}::text::{sql(d.type)}"
-        elif c.type != d.type and not same_base(c.type, d.type):
+        elif c.type != d.type and needs_using(c.type, d.type):
             using = f" USING {q(d.name)}::{sql(d.type)}"
         loss = None
         if c.type != d.type and narrows(c.type, d.type):

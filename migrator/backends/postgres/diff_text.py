@@ -119,9 +119,18 @@ def narrows(old: str, new: str) -> bool:
     return not (base_a == base_b and "(" in a and "(" not in b)
 
 
-def same_base(old: str, new: str) -> bool:
-    """Only the modifiers differ (varchar(10) -> varchar(20)): no USING needed."""
-    a, b = short_type(old), short_type(new)
-    return a.partition("(")[0] == b.partition("(")[0] or \
-        (a.partition("(")[0], b.partition("(")[0]) in {("varchar", "text"), ("bpchar", "text"),
-                                                       ("text", "varchar")}
+# (old, new) base types with an assignment cast: ALTER COLUMN ... TYPE needs no USING
+_ASSIGNED = {("varchar", "text"), ("bpchar", "text"), ("text", "varchar"), ("int2", "int4"),
+             ("int2", "int8"), ("int4", "int8"), ("int4", "int2"), ("int8", "int4"),
+             ("int8", "int2"), ("int2", "numeric"), ("int4", "numeric"), ("int8", "numeric"),
+             ("float4", "float8"), ("float8", "float4"), ("numeric", "int4"),
+             ("numeric", "int8"), ("timestamp", "timestamptz"), ("timestamptz", "timestamp"),
+             ("date", "timestamp"), ("date", "timestamptz"), ("varchar", "bpchar"),
+             ("bpchar", "varchar"), ("text", "bpchar")}
+
+
+def needs_using(old: str, new: str) -> bool:
+    """Whether ``ALTER COLUMN ... TYPE new`` needs ``USING col::new`` (no assignment cast)."""
+    a = short_type(old).partition("(")[0]
+    b = short_type(new).partition("(")[0]
+    return a != b and (a, b) not in _ASSIGNED

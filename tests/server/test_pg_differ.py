@@ -188,6 +188,23 @@ def test_renamed_table_and_column_keep_their_rows(spaces: Spaces) -> None:
                             "ALTER TABLE users RENAME COLUMN name TO full_name"]
     assert not up.destructive and not down.destructive
     assert "ALTER SEQUENCE people_id_seq RENAME TO users_id_seq" in sqls(up)
+    assert not [s for s in sqls(up) if "DROP" in s]  # constraints and indexes follow
+
+
+def test_a_renamed_key_column_keeps_its_key_and_the_foreign_keys(spaces: Spaces) -> None:
+    up, _ = prove(spaces, """
+        CREATE TABLE a (id int PRIMARY KEY, code text, CHECK (code <> 'id'));
+        CREATE TABLE b (a_id int REFERENCES a (id));
+        CREATE INDEX a_code ON a (code) WHERE id > 0;
+        """, """
+        CREATE TABLE a (key int PRIMARY KEY, code text, CHECK (code <> 'id'));
+        CREATE TABLE b (a_key int REFERENCES a (key));
+        CREATE INDEX a_code ON a (code) WHERE key > 0;
+        """, "a.id:key", "b.a_id:a_key", rows="INSERT INTO a VALUES (1, 'x'); "
+        "INSERT INTO b VALUES (1);")
+    assert sqls(up) == ["ALTER TABLE a RENAME COLUMN id TO key",
+                        "ALTER TABLE b RENAME COLUMN a_id TO a_key",
+                        "ALTER TABLE b RENAME CONSTRAINT b_a_id_fkey TO b_a_key_fkey"]
 
 
 def test_a_drop_and_an_add_are_not_guessed_as_a_rename(spaces: Spaces) -> None:

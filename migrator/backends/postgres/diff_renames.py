@@ -61,16 +61,33 @@ def _rewrite(schema: Schema, tables: dict[str, str],
             text = re.sub(rf"(?<![\w$\"]){re.escape(q(old))}(?![\w$\"])", q(new), text)
         return text
 
+    def column_ref(table: str, text: str) -> str:
+        """The server renames a column inside its table's constraints and indexes too."""
+        for old, new in columns.get(table, {}).items():
+            text = re.sub(rf"(?<![\w$\"']){re.escape(q(old))}(?![\w$\"'])", q(new), text)
+        return text
+
+    def constraint(table: str, k: Constraint) -> Constraint:
+        own, refs, target = k.definition, "", ""
+        if k.kind == "foreign" and " REFERENCES " in k.definition:
+            own, _, refs = k.definition.partition(" REFERENCES ")
+            target = _referenced(refs)
+            refs = " REFERENCES " + column_ref(target, refs)
+        return Constraint(k.name, k.kind, table_ref(column_ref(table, own) + refs))
+
+    def index(i: Index) -> Index:
+        head, using, tail = i.definition.partition(" USING ")
+        return Index(i.name, tables.get(i.table, i.table),
+                     table_ref(head + using + column_ref(i.table, tail)), i.unique)
+
     out_tables = []
     for t in schema.tables:
         cols = columns.get(t.name, {})
         out_tables.append(Table(
             tables.get(t.name, t.name),
             tuple(dataclasses.replace(c, name=cols.get(c.name, c.name)) for c in t.columns),
-            tuple(Constraint(k.name, k.kind, table_ref(k.definition)) for k in t.constraints),
-            t.definition))
-    indexes = tuple(Index(i.name, tables.get(i.table, i.table), table_ref(i.definition), i.unique)
-                    for i in schema.indexes)
+            tuple(constraint(t.name, k) for k in t.constraints), t.definition))
+    indexes = tuple(index(i) for i in schema.indexes)
     objects = []
     for o in schema.objects:
         if o.kind == "trigger":
@@ -80,6 +97,12 @@ def _rewrite(schema: Schema, tables: dict[str, str],
             o = dataclasses.replace(o, definition=_owner(o.definition, tables, columns))
         objects.append(o)
     return Schema(tuple(out_tables), indexes, tuple(objects))
+
+
+def _referenced(refs: str) -> str:
+    """The table named by ``REFERENCES`` text (``<schema>.t(id) ...`` or ``"T"(id)``)."""
+    name = refs.split("(", 1)[0].strip().removeprefix(PLACEHOLDER + ".")
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
 
 
 def _owner(definition: str, tables: dict[str, str], columns: dict[str, dict[str, str]]) -> str:

@@ -160,6 +160,18 @@ def test_type_change_with_using_and_a_default_of_the_old_type(spaces: Spaces) ->
     assert "ALTER TABLE t ALTER COLUMN n TYPE integer USING n::integer" in sqls(up)
 
 
+def test_a_column_becomes_an_enum_through_text(spaces: Spaces) -> None:
+    up, down = prove(spaces, "CREATE TABLE t (sort smallint, kind text DEFAULT 'a');", """
+        CREATE TYPE sort_type AS ENUM ('0', '1');
+        CREATE TYPE kind AS ENUM ('a', 'b');
+        CREATE TABLE t (sort sort_type, kind kind DEFAULT 'a');
+        """, rows="INSERT INTO t VALUES (1, 'b');")
+    assert "ALTER TABLE t ALTER COLUMN sort TYPE sort_type USING sort::text::sort_type" \
+        in sqls(up)
+    assert "ALTER TABLE t ALTER COLUMN sort TYPE smallint USING sort::text::smallint" \
+        in sqls(down)
+
+
 def test_identity_and_generated_columns(spaces: Spaces) -> None:
     prove(spaces, """
         CREATE TABLE t (id int NOT NULL, a int, b int GENERATED ALWAYS AS (a * 2) STORED,

@@ -48,7 +48,8 @@ def _user_type(type_text: str) -> str:
 
 
 def alter_columns(current: Table, desired: Table, rebuilt_types: set[str],
-                  identity: Callable[[str, str], str]) -> ColumnWork:
+                  identity: Callable[[str, str], str],
+                  user_types: frozenset[str] = frozenset()) -> ColumnWork:
     work = ColumnWork()
     table = q(desired.name)
     at = f"ALTER TABLE {table}"
@@ -71,7 +72,8 @@ def alter_columns(current: Table, desired: Table, rebuilt_types: set[str],
     for c, d in columns.changed + rebuilt:
         if (c, d) in readd:
             continue
-        work.steps += _alter(at, desired.name, c, d, rebuilt_types, identity, work)
+        work.steps += _alter(at, desired.name, c, d, rebuilt_types | user_types, identity,
+                             work)
     for d in columns.added + [d for _, d in readd]:
         work.steps.append(Step(f"{at} ADD COLUMN {column_sql(d, identity(desired.name, d.name))}"))
         if not d.nullable and d.default is None and not d.generated:
@@ -88,8 +90,10 @@ def _needs_readd(c: Column, d: Column) -> bool:
     return stored or (was_stored and bool(d.generated))
 
 
-def _alter(at: str, table: str, c: Column, d: Column, rebuilt_types: set[str],
+def _alter(at: str, table: str, c: Column, d: Column, via_text: set[str] | frozenset[str],
            identity: Callable[[str, str], str], work: ColumnWork) -> list[Step]:
+    """``via_text``: enums, domains and composite types, whose casts go through text
+    (an enum has none from an integer or another enum, text has one to each)."""
     col = f"{at} ALTER COLUMN {q(d.name)}"
     steps: list[Step] = []
     was_identity = bool(c.generated and "IDENTITY" in c.generated)
@@ -98,8 +102,8 @@ def _alter(at: str, table: str, c: Column, d: Column, rebuilt_types: set[str],
         steps.append(Step(f"{col} DROP IDENTITY"))
     if (c.generated or "").endswith("STORED") and not d.generated:
         steps.append(Step(f"{col} DROP EXPRESSION"))
-    retype = c.type != d.type or c.collation != d.collation or \
-        _user_type(d.type) in rebuilt_types
+    rebuilt = c.type == d.type and _user_type(d.type) in via_text
+    retype = c.type != d.type or c.collation != d.collation or rebuilt
     if c.default is not None and (c.default != d.default or retype):
         steps.append(Step(f"{col} DROP DEFAULT"))
     if retype:
@@ -107,7 +111,8 @@ def _alter(at: str, table: str, c: Column, d: Column, rebuilt_types: set[str],
         collate = f" COLLATE {d.collation or 'pg_catalog.default'}" \
             if c.collation != d.collation else ""
         using = ""
-        if _user_type(d.type) in rebuilt_types:
+        if rebuilt or (c.type != d.type and (_user_type(d.type) in via_text
+                                             or _user_type(c.type) in via_text)):
             using = f" USING {q(d.name)}::text::{sql(d.type)}"
         elif c.type != d.type and needs_using(c.type, d.type):
             using = f" USING {q(d.name)}::{sql(d.type)}"

@@ -109,7 +109,8 @@ class _Plan:
         gone_functions = {n for (k, n) in cur if k == "function" and (k, n) not in want}
         gone_types = {n for (k, n) in cur if k == "type" and (k, n) not in want}
         self.column_work = {
-            d.name: alter_columns(t, d, self.rebuilt_types, self._identity)
+            d.name: alter_columns(t, d, self.rebuilt_types, self._identity, frozenset(
+                o.name for o in self.cur.objects + self.want.objects if o.kind == "type"))
             for t, d in self.tables.changed + self.tables.same}
         self.column_work = {n: w for n, w in self.column_work.items() if w.steps}
         for work in self.column_work.values():

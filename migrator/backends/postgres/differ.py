@@ -14,16 +14,16 @@ nothing but a longer file. The limits are in the README ("### PostgreSQL").
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 
+from migrator.backends.postgres import diff_model as model
 from migrator.backends.postgres import diff_renames, diff_types
 from migrator.backends.postgres.diff_columns import alter_columns, column_sql
-from migrator.backends.postgres.diff_text import q, sql, tokens
+from migrator.backends.postgres.diff_text import literal, q, sql, tokens
 from migrator.diff.model import Renames, Script, Step, maybe_renamed, pair
-from migrator.schema import Constraint, Index, Schema, SchemaObject, Table
+from migrator.schema import Constraint, Index, Schema, SchemaObject
 
-_VIEWS = ("view", "materialized view")
+_VIEWS = model.VIEWS
 
 
 def comparable(schema: Schema) -> Schema:
@@ -75,7 +75,8 @@ class _Plan:
         self.warnings += maybe_renamed("table", [t.name for t in tables.dropped],
                                        [t.name for t in tables.added], lambda o, n: f"{o}:{n}")
         self.dropped_tables = {t.name for t in tables.dropped}
-        self.identity_sequences = _identity_sequences(current) | _identity_sequences(desired)
+        self.identity_sequences = model.identity_sequences(current) | \
+            model.identity_sequences(desired)
         self.identity_alters: list[Step] = []
         self._classify()
 
@@ -102,7 +103,7 @@ class _Plan:
             new = want.get((kind, name))
             if kind != "function" or new is None or new.definition == old.definition:
                 continue
-            if _header(old.definition) == _header(new.definition):
+            if model.header(old.definition) == model.header(new.definition):
                 self.replaced_functions.append(new)
             else:
                 self.recreated_functions.add(name)
@@ -116,12 +117,11 @@ class _Plan:
         for work in self.column_work.values():
             self.warnings += work.warnings
         disturbed = set(self.dropped_tables) | self.rebuilt_types | gone_types | {
-            _bare(f) for f in gone_functions | self.recreated_functions}
+            model.bare(f) for f in gone_functions | self.recreated_functions}
         disturbed |= {name for name, work in self.column_work.items() if work.disturbs}
-        self.disturbed = disturbed
         self.view_drops = self._views_to_drop(disturbed)
         self.routine_names = self.rebuilt_types | gone_types | {
-            _bare(f) for f in gone_functions | self.recreated_functions}
+            model.bare(f) for f in gone_functions | self.recreated_functions}
 
     def _alter_type(self, name: str, old: str, new: str) -> list[Step] | None:
         kind = diff_types.kind_of(old)
@@ -132,7 +132,7 @@ class _Plan:
             new_values = diff_types.enum_values(new)
             steps = diff_types.enum_additions(name, old_values, new_values)
             if steps is not None:
-                self.added_enum_values |= {_lit(v) for v in new_values if v not in old_values}
+                self.added_enum_values |= {literal(v) for v in new_values if v not in old_values}
             return steps
         if kind == "DOMAIN":
             a, b = diff_types.domain(old), diff_types.domain(new)
@@ -172,17 +172,17 @@ class _Plan:
         self._create_tables(out)
         for work in self.column_work.values():
             out += work.steps
-        self._rebuild_types_columns(out)
+        self._drop_old_types(out)
         self._drop_leftovers(out)
         self._sequence_owners(out)
-        out += [_create(o) for o in late_functions if not _mentions_views(o, self.want)]
+        out += [model.create(o) for o in late_functions if not model.mentions_views(o, self.want)]
         out += constraints_back
         views = {o.name for o in self.want.objects if o.kind in _VIEWS}
         out += [s for s, on in indexes_back if on not in views]
         out += fks_back
         self._create_views(out, views_back)
         out += [s for s, on in indexes_back if on in views]
-        out += [_create(o) for o in late_functions if _mentions_views(o, self.want)]
+        out += [model.create(o) for o in late_functions if model.mentions_views(o, self.want)]
         out += triggers_back
         return out
 
@@ -193,7 +193,7 @@ class _Plan:
         for name, o in cur.items():
             new = want.get(name)
             forced = o.table in self.view_drops or bool(
-                tokens(_after_on(o.definition)) & self.routine_names)
+                tokens(model.after_on(o.definition)) & self.routine_names)
             if new is None or new != o or forced:
                 out.append(Step(f"DROP TRIGGER {q(name[len(o.table) + 1:])} ON {q(o.table)}"))
                 if new is not None:
@@ -203,7 +203,7 @@ class _Plan:
 
     def _drop_views(self, out: list[Step]) -> set[str]:
         views = [o for o in self.cur.objects if o.kind in _VIEWS and o.name in self.view_drops]
-        for o in reversed(_ordered(views)):
+        for o in reversed(model.ordered(views)):
             word = "MATERIALIZED VIEW" if o.kind == "materialized view" else "VIEW"
             out.append(Step(f"DROP {word} {q(o.name)}"))
         return self.view_drops
@@ -211,7 +211,7 @@ class _Plan:
     def _create_views(self, out: list[Step], dropped: set[str]) -> None:
         views = [o for o in self.want.objects if o.kind in _VIEWS
                  and (o.name in dropped or self.cur_objects.get((o.kind, o.name)) is None)]
-        for o in _ordered(views):
+        for o in model.ordered(views):
             word = "MATERIALIZED VIEW" if o.kind == "materialized view" else "VIEW"
             out.append(Step(f"CREATE {word} {q(o.name)} AS\n{sql(o.definition).rstrip(';')}"))
 
@@ -219,7 +219,7 @@ class _Plan:
         shaken = self._key_tables()
         back: list[Step] = []
         for table, old, new in self._constraint_pairs(lambda k: k.kind == "foreign"):
-            forced = old is not None and new is not None and _references(old) in shaken
+            forced = old is not None and new is not None and model.references(old) in shaken
             if old is not None and (new != old or forced):  # dropped tables' too: any order
                 out.append(Step(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(old.name)}"))
             if new is not None and (new != old or forced):
@@ -252,7 +252,7 @@ class _Plan:
 
     def _drop_indexes(self, out: list[Step]) -> list[tuple[Step, str]]:
         """Drops now; the indexes to create, each with its table or materialized view."""
-        backing = _constraint_indexes(self.cur) | _constraint_indexes(self.want)
+        backing = model.constraint_indexes(self.cur) | model.constraint_indexes(self.want)
         cur = {i.name: i for i in self.cur.indexes if i.name not in backing}
         want = {i.name: i for i in self.want.indexes if i.name not in backing}
         back: list[tuple[Step, str]] = []
@@ -300,7 +300,7 @@ class _Plan:
             if ("type", o.name) not in self.cur_objects:
                 out.append(diff_types.create_type(o.name, o.definition))
             elif o.name in self.rebuilt_types:
-                out.append(Step(f"ALTER TYPE {q(o.name)} RENAME TO {q(_old(o.name))}"))
+                out.append(Step(f"ALTER TYPE {q(o.name)} RENAME TO {q(model.old_name(o.name))}"))
                 out.append(diff_types.create_type(o.name, o.definition))
         out += self.type_steps
         for o in self.want.objects:
@@ -325,7 +325,7 @@ class _Plan:
         new_relations = {t.name for t in self.tables.added} | {
             o.name for o in self.want.objects if o.kind in _VIEWS}
         for name in sorted(self.recreated_functions):
-            out.append(_drop_routine(self.cur_objects[("function", name)]))
+            out.append(model.drop_routine(self.cur_objects[("function", name)]))
         late = []
         for o in self.want.objects:
             if o.kind != "function":
@@ -334,10 +334,10 @@ class _Plan:
             if old is not None and o.name not in self.recreated_functions and \
                     o not in self.replaced_functions:
                 continue
-            if tokens(_body(o.definition)) & new_relations:
+            if tokens(model.body(o.definition)) & new_relations:
                 late.append(o)
             else:
-                out.append(_create(o))
+                out.append(model.create(o))
         return late
 
     def _create_tables(self, out: list[Step]) -> None:
@@ -355,10 +355,10 @@ class _Plan:
                 return diff_types.identity_options(o.name, o.definition)
         return ""
 
-    def _rebuild_types_columns(self, out: list[Step]) -> None:
+    def _drop_old_types(self, out: list[Step]) -> None:
         for name in sorted(self.rebuilt_types):
-            out.append(Step(f"DROP {_type_word(self.cur_objects[('type', name)])} "
-                            f"{q(_old(name))}",
+            out.append(Step(f"DROP {model.type_word(self.cur_objects[('type', name)])} "
+                            f"{q(model.old_name(name))}",
                             destructive=self._type_loss(name)))
 
     def _type_loss(self, name: str) -> str | None:
@@ -368,7 +368,7 @@ class _Plan:
             gone = [v for v in diff_types.enum_values(old) if v not in
                     diff_types.enum_values(new)]
             if gone:
-                return f"removes {', '.join(map(_lit, gone))} from enum {name}"
+                return f"removes {', '.join(map(literal, gone))} from enum {name}"
         return None
 
     def _gone_functions(self) -> list[SchemaObject]:
@@ -378,8 +378,8 @@ class _Plan:
     def _drop_tables(self, out: list[Step]) -> None:
         """Functions whose body reads a dropped table, then the tables; a sequence that
         a dropped table owns but the desired schema keeps is disowned first."""
-        out += [_drop_routine(o) for o in self._gone_functions()
-                if tokens(_body(o.definition)) & self.dropped_tables]
+        out += [model.drop_routine(o) for o in self._gone_functions()
+                if tokens(model.body(o.definition)) & self.dropped_tables]
         for o in self.cur.objects:
             owner = diff_types.owner_column(o.definition) if o.kind == "sequence" else None
             if owner and owner[0] in self.dropped_tables and \
@@ -391,8 +391,8 @@ class _Plan:
 
     def _drop_leftovers(self, out: list[Step]) -> None:
         gone = [o for o in self.cur.objects if (o.kind, o.name) not in self.want_objects]
-        out += [_drop_routine(o) for o in self._gone_functions()
-                if not tokens(_body(o.definition)) & self.dropped_tables]
+        out += [model.drop_routine(o) for o in self._gone_functions()
+                if not tokens(model.body(o.definition)) & self.dropped_tables]
         for o in gone:
             if o.kind == "type":
                 out.append(diff_types.drop_type(o.name, o.definition))
@@ -420,89 +420,3 @@ class _Plan:
             before = diff_types.sequence(old.definition).owner if old else ""
             if owner != before:
                 out.append(Step(f"ALTER SEQUENCE {q(o.name)} OWNED BY {owner or 'NONE'}"))
-
-
-# -- small readings of the model ---------------------------------------------------------------
-
-def _identity_sequences(schema: Schema) -> set[str]:
-    identity = {(t.name, c.name) for t in schema.tables for c in t.columns
-                if c.generated and "IDENTITY" in c.generated}
-    return {o.name for o in schema.objects if o.kind == "sequence"
-            and diff_types.owner_column(o.definition) in identity}
-
-
-def _constraint_indexes(schema: Schema) -> set[str]:
-    return {k.name for t in schema.tables for k in t.constraints
-            if k.kind in ("primary", "unique", "exclude")}
-
-
-def _header(definition: str) -> list[str]:
-    """A function's name, arguments (with defaults) and result: what OR REPLACE keeps."""
-    lines = definition.splitlines()
-    return [ln for ln in lines[:6] if ln.startswith(("CREATE", " RETURNS"))]
-
-
-def _body(definition: str) -> str:
-    return definition.split("\n", 1)[-1]
-
-
-def _bare(signature: str) -> str:
-    return signature.split("(", 1)[0]
-
-
-def _create(o: SchemaObject) -> Step:
-    return Step(sql(o.definition))
-
-
-def _drop_routine(o: SchemaObject) -> Step:
-    word = "PROCEDURE" if o.definition.startswith("CREATE OR REPLACE PROCEDURE") else "FUNCTION"
-    name, _, args = o.name.partition("(")
-    return Step(f"DROP {word} {q(name)}({args}")
-
-
-def _mentions_views(o: SchemaObject, schema: Schema) -> bool:
-    views = {v.name for v in schema.objects if v.kind in _VIEWS}
-    return bool(tokens(_body(o.definition)) & views)
-
-
-def _after_on(trigger: str) -> str:
-    return trigger.split(" EXECUTE ", 1)[-1]
-
-
-def _references(fk: Constraint) -> str:
-    m = re.search(r"REFERENCES (\"(?:[^\"]|\"\")+\"|[^\s(]+)\(", fk.definition)
-    if m is None:
-        return ""
-    name = m[1].replace("<schema>.", "")
-    return name[1:-1].replace('""', '"') if name.startswith('"') else name
-
-
-def _ordered(views: list[SchemaObject]) -> list[SchemaObject]:
-    """Views in creation order: one that mentions another comes after it."""
-    names = {v.name for v in views}
-    needs = {v.name: tokens(v.definition) & names - {v.name} for v in views}
-    done: list[SchemaObject] = []
-    placed: set[str] = set()
-    pending = list(views)
-    while pending:
-        ready = [v for v in pending if needs[v.name] <= placed] or pending[:1]
-        for v in ready:
-            done.append(v)
-            placed.add(v.name)
-            pending.remove(v)
-    return done
-
-
-def _old(name: str) -> str:
-    return f"{name}__migrator_old"
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _type_word(o: SchemaObject) -> str:
-    return "DOMAIN" if diff_types.kind_of(o.definition) == "DOMAIN" else "TYPE"
-
-
-__all__ = ["Table", "comparable", "script"]

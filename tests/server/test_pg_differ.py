@@ -223,6 +223,10 @@ def test_a_drop_and_an_add_are_not_guessed_as_a_rename(spaces: Spaces) -> None:
     up, _ = prove(spaces, "CREATE TABLE old (id int);", "CREATE TABLE new (id int);")
     assert up.destructive == ["drops table old"]
     assert any("--rename old:new" in w for w in up.warnings)
+    up, _ = prove(spaces, "CREATE TABLE t (a int);", "CREATE TABLE t (b int);")
+    assert up.destructive == ["drops column t.a"]
+    assert up.warnings == ("column t.a is dropped and column t.b added: if it was renamed, "
+                           "pass --rename t.a:b",)
 
 
 # -- constraints and indexes -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from migrator.backends.postgres.diff_text import narrows, needs_using, q, sql
-from migrator.diff.model import Step, pair
+from migrator.diff.model import Step, maybe_renamed, pair
 from migrator.schema import Column, Table
 
 
@@ -55,6 +55,10 @@ def alter_columns(current: Table, desired: Table, rebuilt_types: set[str],
     at = f"ALTER TABLE {table}"
     columns = pair(current.columns, desired.columns, lambda c: c.name)
     readd = [(c, d) for c, d in columns.changed if _needs_readd(c, d)]
+    work.warnings += maybe_renamed(
+        "column", [f"{desired.name}.{c.name}" for c in columns.dropped],
+        [f"{desired.name}.{d.name}" for d in columns.added],
+        lambda old, new: f"{current.name}.{old.rpartition('.')[2]}:{new.rpartition('.')[2]}")
     for c in columns.dropped:
         work.steps.append(Step(f"{at} DROP COLUMN {q(c.name)}",
                                destructive=f"drops column {desired.name}.{c.name}"))

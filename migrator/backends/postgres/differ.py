@@ -301,7 +301,9 @@ class _Plan:
                 out.append(diff_types.create_type(o.name, o.definition))
             elif o.name in self.rebuilt_types:
                 out.append(Step(f"ALTER TYPE {q(o.name)} RENAME TO {q(model.old_name(o.name))}"))
-                out.append(diff_types.create_type(o.name, o.definition))
+                create = diff_types.create_type(o.name, o.definition)
+                out.append(Step(create.sql, destructive=self._type_loss(o.name),
+                                note=f"{o.name} is rebuilt: its columns are cast through text"))
         out += self.type_steps
         for o in self.want.objects:
             if o.kind != "sequence" or o.name in self.identity_sequences:
@@ -358,8 +360,7 @@ class _Plan:
     def _drop_old_types(self, out: list[Step]) -> None:
         for name in sorted(self.rebuilt_types):
             out.append(Step(f"DROP {model.type_word(self.cur_objects[('type', name)])} "
-                            f"{q(model.old_name(name))}",
-                            destructive=self._type_loss(name)))
+                            f"{q(model.old_name(name))}"))
 
     def _type_loss(self, name: str) -> str | None:
         old = self.cur_objects[("type", name)].definition

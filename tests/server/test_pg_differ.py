@@ -18,6 +18,7 @@ from serverkit import Server
 from migrator.backends.base import transaction
 from migrator.backends.postgres import differ
 from migrator.backends.postgres.backend import PostgresBackend
+from migrator.backends.postgres.diff_text import narrows
 from migrator.backends.postgres.scratch import with_database, with_search_path
 from migrator.backends.postgres.split import split
 from migrator.diff.model import Renames, Script
@@ -217,6 +218,17 @@ def test_a_renamed_key_column_keeps_its_key_and_the_foreign_keys(spaces: Spaces)
     assert sqls(up) == ["ALTER TABLE a RENAME COLUMN id TO key",
                         "ALTER TABLE b RENAME COLUMN a_id TO a_key",
                         "ALTER TABLE b RENAME CONSTRAINT b_a_id_fkey TO b_a_key_fkey"]
+
+
+def test_a_renamed_table_with_an_identity_column(spaces: Spaces) -> None:
+    up, _ = prove(spaces, """
+        CREATE TABLE a (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 5) PRIMARY KEY);
+        """, """
+        CREATE TABLE b (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 5) PRIMARY KEY);
+        """, "a:b", rows="INSERT INTO a DEFAULT VALUES;")
+    assert sqls(up) == ["ALTER TABLE a RENAME TO b",
+                        "ALTER TABLE b RENAME CONSTRAINT a_pkey TO b_pkey",
+                        "ALTER SEQUENCE a_id_seq RENAME TO b_id_seq"]
 
 
 def test_a_drop_and_an_add_are_not_guessed_as_a_rename(spaces: Spaces) -> None:
@@ -533,3 +545,27 @@ def test_extensions_created_first_and_dropped_last(pg: Server, databases: list[s
         for space in spaces:
             space.admin.close()
 
+
+
+@pytest.mark.parametrize(("old", "new", "loses"), [
+    ("character varying(10)", "character varying(20)", False),
+    ("character varying(20)", "character varying(10)", True),
+    ("character varying(20)", "text", False),
+    ("text", "character varying(20)", True),
+    ("numeric(8,2)", "numeric(10,2)", False),
+    ("numeric(10,2)", "numeric(8,2)", True),
+    ("numeric(10,2)", "numeric(12,4)", True),
+    ("integer", "bigint", False),
+    ("bigint", "integer", True),
+    ("smallint", "numeric", False),
+    ("real", "double precision", False),
+    ("double precision", "real", True),
+    ("json", "jsonb", False),
+    ("integer", "text", False),
+    ("text", "integer", True),
+    ("integer[]", "bigint[]", False),
+    ("integer", "integer[]", True),
+    ("timestamp without time zone", "timestamp with time zone", False),
+])
+def test_which_type_changes_are_destructive(old: str, new: str, loses: bool) -> None:
+    assert narrows(old, new) is loses

@@ -270,6 +270,33 @@ def test_indexes_partial_expression_unique_and_include(spaces: Spaces) -> None:
         """)
 
 
+PARTITIONED = """
+CREATE TABLE refd (x int PRIMARY KEY);
+CREATE TABLE events (id int, at date, k text, PRIMARY KEY (id, at), CHECK (id > 0),
+                     FOREIGN KEY (id) REFERENCES refd) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_rest PARTITION OF events DEFAULT PARTITION BY LIST (id);
+CREATE TABLE events_rest_1 PARTITION OF events_rest FOR VALUES IN (1, 2);
+CREATE INDEX events_k ON events (k);
+CREATE TABLE ref (id int, at date, FOREIGN KEY (id, at) REFERENCES events);
+"""
+
+
+def test_partitioned_tables_created_altered_and_dropped(spaces: Spaces) -> None:
+    up, down = prove(spaces, "CREATE TABLE keep (id int);", PARTITIONED)
+    text = "\n".join(sqls(up))
+    assert "CREATE TABLE events_rest_1 PARTITION OF events_rest\nFOR VALUES IN (1, 2)" in text
+    assert "CREATE INDEX events_k ON events USING btree (k)" in text  # not ON ONLY
+    assert sqls(down).index("DROP TABLE events_rest_1") < sqls(down).index("DROP TABLE events")
+    up, _ = prove(spaces, PARTITIONED, PARTITIONED.replace("k text", "k varchar(5), extra int")
+                  .replace("'2025-01-01'", "'2024-07-01'"))
+    assert "ALTER TABLE events ADD COLUMN extra integer" in sqls(up)
+    assert "ALTER TABLE events_2024 ADD COLUMN extra integer" not in sqls(up)
+    assert up.destructive == ["drops table events_2024",
+                              "changes events.k from text to character varying(5)"]
+    assert not up.warnings  # a table dropped and created again is no rename
+
+
 # -- views, triggers, routines ----------------------------------------------------------------
 
 VIEWS = """

@@ -43,12 +43,23 @@ _COLUMNS = (
 _CONSTRAINTS = (
     "SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k "
     "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname = %(s)s AND k.contype <> 'n' AND c.relname <> %(t)s AND "
+    "WHERE n.nspname = %(s)s AND k.contype <> 'n' AND c.relname <> %(t)s "
+    # not a partition's copy of its parent's constraint: the partition gets it by attaching
+    "AND k.conparentid = 0 AND (k.contype <> 'c' OR k.conislocal) AND "
     + _OWN.format(cls="pg_class", oid="c.oid") + " ORDER BY c.relname, k.conname")
 _INDEXES = ("SELECT i.indexname, i.tablename, i.indexdef, x.indisunique FROM pg_indexes i "
             "JOIN pg_index x ON x.indexrelid = format('%%I.%%I', i.schemaname, "
             "i.indexname)::regclass WHERE i.schemaname = %(s)s AND i.tablename <> %(t)s AND "
+            "NOT (SELECT r.relispartition FROM pg_class r WHERE r.oid = x.indexrelid) AND "
             + _OWN.format(cls="pg_class", oid="x.indrelid"))
+# partitioning, as the table's definition: "PARTITION OF p FOR VALUES ...", "PARTITION BY ..."
+_PARTITIONS = (
+    "SELECT c.relname, concat_ws(E'\\n', 'PARTITION OF ' || quote_ident(p.relname) || ' ' || "
+    "pg_get_expr(c.relpartbound, c.oid), 'PARTITION BY ' || pg_get_partkeydef(c.oid)) "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND c.relispartition "
+    "LEFT JOIN pg_class p ON p.oid = i.inhparent "
+    "WHERE n.nspname = %(s)s AND (c.relispartition OR c.relkind = 'p')")
 _OBJECTS = (
     ("view", "SELECT viewname, definition, '' FROM pg_views WHERE schemaname = %(s)s"),
     ("materialized view", "SELECT matviewname, definition, '' FROM pg_matviews "
@@ -163,8 +174,9 @@ def schema_model(backend: PgSession, schema: str, table: str) -> Schema:
     for rel, name, kind, definition in run(_CONSTRAINTS, params):
         constraints.setdefault(rel, []).append(
             Constraint(words(name), _KINDS.get(kind, kind), words(definition)))
+    partitioning = {rel: words(text) for rel, text in run(_PARTITIONS, params)}
     tables = tuple(Table(words(rel), tuple(columns.get(rel, ())),
-                         tuple(constraints.get(rel, ())))
+                         tuple(constraints.get(rel, ())), partitioning.get(rel, ""))
                    for rel in sorted(columns.keys() | constraints.keys()))
     indexes = list(Index(words(name), words(rel), words(definition), bool(unique))
                    for name, rel, definition, unique in run(_INDEXES, params))

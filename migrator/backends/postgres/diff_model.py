@@ -9,8 +9,8 @@ import re
 
 from migrator.backends.postgres import diff_types
 from migrator.backends.postgres.diff_text import q, sql, tokens
-from migrator.diff.model import Step
-from migrator.schema import Constraint, Schema, SchemaObject
+from migrator.diff.model import Pairing, Step
+from migrator.schema import Constraint, Index, Schema, SchemaObject, Table
 
 VIEWS = ("view", "materialized view")
 
@@ -89,3 +89,59 @@ def old_name(name: str) -> str:
 
 def type_word(o: SchemaObject) -> str:
     return "DOMAIN" if diff_types.kind_of(o.definition) == "DOMAIN" else "TYPE"
+
+
+# -- partitioning (the catalog's Table.definition) ---------------------------------------------
+
+def partitioning(table: Table) -> tuple[str, str, str]:
+    """(parent, bound, key): ``events``, ``FOR VALUES FROM (...) TO (...)``, ``PARTITION BY
+    RANGE (at)``; "" for what the table is not."""
+    parent = bound = key = ""
+    for line in table.definition.splitlines():
+        if line.startswith("PARTITION OF "):
+            m = re.match(r'PARTITION OF ("(?:[^"]|"")+"|\S+) (.+)$', line, re.S)
+            if m:
+                parent, bound = m[1], m[2]
+        elif line.startswith("PARTITION BY "):
+            key = line
+    return parent, bound, key
+
+
+def by_depth(tables: list[Table], deepest_first: bool = False) -> list[Table]:
+    """Tables with partitioned parents after those parents (among ``tables``), or
+    before them; otherwise in their own order."""
+    names = {q(t.name): t for t in tables}
+
+    def depth(t: Table, seen: int = 0) -> int:
+        parent = partitioning(t)[0]
+        return 0 if not parent or parent not in names or seen > 50 else \
+            1 + depth(names[parent], seen + 1)
+
+    return sorted(tables, key=lambda t: -depth(t) if deepest_first else depth(t))
+
+
+def repartitioned(tables: Pairing[Table]) -> Pairing[Table]:
+    """A table whose partitioning changes is dropped and created (no ALTER attaches a
+    table to a new key), and with a partitioned table go its partitions."""
+    redo = {c.name for c, d in tables.changed if c.definition != d.definition}
+    grown = True
+    while grown:
+        grown = False
+        for c, _ in tables.changed + tables.same:
+            parent = partitioning(c)[0]
+            if parent and c.name not in redo and parent in {q(n) for n in redo}:
+                redo.add(c.name)
+                grown = True
+    if not redo:
+        return tables
+    moved = [(c, d) for c, d in tables.changed + tables.same if c.name in redo]
+    return Pairing(tables.added + [d for _, d in moved], tables.dropped + [c for c, _ in moved],
+                   [p for p in tables.changed if p[0].name not in redo],
+                   [p for p in tables.same if p[0].name not in redo])
+
+
+def create_index(index: Index) -> str:
+    """An index as created: ``ON ONLY`` (how a partitioned table's index reads) would
+    leave the partitions without theirs."""
+    return sql(index.definition).replace(" ON ONLY ", " ON ", 1)
+

@@ -70,10 +70,14 @@ class _Plan:
         self.want_tables = {t.name: t for t in desired.tables}
         self.cur_objects = {(o.kind, o.name): o for o in current.objects}
         self.want_objects = {(o.kind, o.name): o for o in desired.objects}
-        tables = pair(current.tables, desired.tables, lambda t: t.name)
+        tables = model.repartitioned(pair(current.tables, desired.tables, lambda t: t.name))
         self.tables = tables
-        self.warnings += maybe_renamed("table", [t.name for t in tables.dropped],
-                                       [t.name for t in tables.added], lambda o, n: f"{o}:{n}")
+        added = [t.name for t in tables.added]
+        self.warnings += maybe_renamed("table", [t.name for t in tables.dropped
+                                                 if t.name not in added],
+                                       [t.name for t in tables.added
+                                        if t.name not in {c.name for c in tables.dropped}],
+                                       lambda o, n: f"{o}:{n}")
         self.dropped_tables = {t.name for t in tables.dropped}
         self.identity_sequences = model.identity_sequences(current) | \
             model.identity_sequences(desired)
@@ -113,7 +117,9 @@ class _Plan:
             d.name: alter_columns(t, d, self.rebuilt_types, self._identity, frozenset(
                 o.name for o in self.cur.objects + self.want.objects if o.kind == "type"))
             for t, d in self.tables.changed + self.tables.same}
-        self.column_work = {n: w for n, w in self.column_work.items() if w.steps}
+        partitions = {t.name for t in self.want.tables if model.partitioning(t)[0]}
+        self.column_work = {n: w for n, w in self.column_work.items()
+                            if w.steps and n not in partitions}  # the parent's changes reach them
         for work in self.column_work.values():
             self.warnings += work.warnings
         disturbed = set(self.dropped_tables) | self.rebuilt_types | gone_types | {
@@ -263,8 +269,8 @@ class _Plan:
                 if old.table not in self.dropped_tables and old.table not in self.view_drops:
                     out.append(Step(f"DROP INDEX {q(name)}"))
                 if new is not None:
-                    back.append((Step(sql(new.definition)), new.table))
-        back += [(Step(sql(i.definition)), i.table) for name, i in want.items()
+                    back.append((Step(model.create_index(new)), new.table))
+        back += [(Step(model.create_index(i)), i.table) for name, i in want.items()
                  if name not in cur]
         return back
 
@@ -343,12 +349,21 @@ class _Plan:
         return late
 
     def _create_tables(self, out: list[Step]) -> None:
-        for t in self.tables.added:
+        """Partitioned tables before their partitions; a partition takes its columns,
+        and its parent's constraints and indexes, from the parent."""
+        for t in model.by_depth(self.tables.added):
+            constraints = [f"CONSTRAINT {q(k.name)} {sql(k.definition)}"
+                           for k in t.constraints if k.kind not in ("foreign", "trigger")]
+            parent, bound, key = model.partitioning(t)
+            tail = f"\n{key}" if key else ""
+            if parent:
+                body = " (\n    " + ",\n    ".join(constraints) + "\n)" if constraints else ""
+                out.append(Step(f"CREATE TABLE {q(t.name)} PARTITION OF {parent}{body}\n"
+                                f"{bound}{tail}"))
+                continue
             parts = [column_sql(c, self._identity(t.name, c.name)) for c in t.columns]
-            parts += [f"CONSTRAINT {q(k.name)} {sql(k.definition)}" for k in t.constraints
-                      if k.kind not in ("foreign", "trigger")]
-            body = ",\n    ".join(parts)
-            out.append(Step(f"CREATE TABLE {q(t.name)} (\n    {body}\n)"))
+            body = ",\n    ".join(parts + constraints)
+            out.append(Step(f"CREATE TABLE {q(t.name)} (\n    {body}\n){tail}"))
         out += self.identity_alters
 
     def _identity(self, table: str, column: str) -> str:
@@ -387,7 +402,11 @@ class _Plan:
                     ("sequence", o.name) in self.want_objects and \
                     o.name not in self.identity_sequences:
                 out.append(Step(f"ALTER SEQUENCE {q(o.name)} OWNED BY NONE"))
-        for t in self.tables.dropped:
+        dropped = {q(name) for name in self.dropped_tables}
+        for t in model.by_depth(self.tables.dropped, deepest_first=True):
+            parent = model.partitioning(t)[0]
+            if parent and parent not in dropped:  # foreign keys to the parent let go of it
+                out.append(Step(f"ALTER TABLE {parent} DETACH PARTITION {q(t.name)}"))
             out.append(Step(f"DROP TABLE {q(t.name)}", destructive=f"drops table {t.name}"))
 
     def _drop_leftovers(self, out: list[Step]) -> None:

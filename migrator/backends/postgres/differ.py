@@ -1,6 +1,6 @@
 """PostgreSQL's differ: the statements that turn one schema model into another.
 
-Everything is altered in place (no table is rebuilt), in an order the
+Tables are altered in place (only a change of partitioning rebuilds one), in an order the
 server accepts: renames; drops of what depends on what changes (triggers,
 views, foreign keys, indexes, constraints); types, sequences and functions
 that tables use; new tables and column changes; then drops of what went,

@@ -418,6 +418,22 @@ def test_domains_and_composite_types(spaces: Spaces) -> None:
         """)
 
 
+def test_a_domain_in_use_rebuilt_on_a_new_base_type(spaces: Spaces) -> None:
+    up, _ = prove(spaces, """
+        CREATE DOMAIN amount AS integer CHECK (VALUE >= 0);
+        CREATE TABLE t (a amount DEFAULT 0, b amount[]);
+        CREATE VIEW v AS SELECT a FROM t;
+        """, """
+        CREATE DOMAIN amount AS numeric(12, 2) CHECK (VALUE >= 0);
+        CREATE TABLE t (a amount DEFAULT 0, b amount[]);
+        CREATE VIEW v AS SELECT a FROM t;
+        """, rows="INSERT INTO t VALUES (5, '{1,2}');")
+    assert "ALTER TABLE t ALTER COLUMN a TYPE amount USING a::numeric(12,2)::amount" \
+        in sqls(up)
+    assert "ALTER TABLE t ALTER COLUMN b TYPE amount[] USING b::numeric(12,2)[]::amount[]" \
+        in sqls(up)
+
+
 def test_sequences_created_altered_owned_and_dropped(spaces: Spaces) -> None:
     prove(spaces, """
         CREATE SEQUENCE counter START 10 INCREMENT 5;

@@ -49,7 +49,10 @@ def _user_type(type_text: str) -> str:
 
 def alter_columns(current: Table, desired: Table, rebuilt_types: set[str],
                   identity: Callable[[str, str], str],
-                  user_types: frozenset[str] = frozenset()) -> ColumnWork:
+                  via: dict[str, str] | None = None) -> ColumnWork:
+    """``via``: the user types (enums, domains, composites) and what a cast to or from
+    one goes through: an enum has no cast from an integer or another enum, but text has
+    one to each; a domain goes through its base type."""
     work = ColumnWork()
     table = q(desired.name)
     at = f"ALTER TABLE {table}"
@@ -76,7 +79,7 @@ def alter_columns(current: Table, desired: Table, rebuilt_types: set[str],
     for c, d in columns.changed + rebuilt:
         if (c, d) in readd:
             continue
-        work.steps += _alter(at, desired.name, c, d, rebuilt_types | user_types, identity,
+        work.steps += _alter(at, desired.name, c, d, rebuilt_types, via or {}, identity,
                              work)
     for d in columns.added + [d for _, d in readd]:
         work.steps.append(Step(f"{at} ADD COLUMN {column_sql(d, identity(desired.name, d.name))}"))
@@ -94,10 +97,9 @@ def _needs_readd(c: Column, d: Column) -> bool:
     return stored or (was_stored and bool(d.generated))
 
 
-def _alter(at: str, table: str, c: Column, d: Column, via_text: set[str] | frozenset[str],
-           identity: Callable[[str, str], str], work: ColumnWork) -> list[Step]:
-    """``via_text``: enums, domains and composite types, whose casts go through text
-    (an enum has none from an integer or another enum, text has one to each)."""
+def _alter(at: str, table: str, c: Column, d: Column, rebuilt_types: set[str],
+           via: dict[str, str], identity: Callable[[str, str], str],
+           work: ColumnWork) -> list[Step]:
     col = f"{at} ALTER COLUMN {q(d.name)}"
     steps: list[Step] = []
     was_identity = bool(c.generated and "IDENTITY" in c.generated)
@@ -106,7 +108,7 @@ def _alter(at: str, table: str, c: Column, d: Column, via_text: set[str] | froze
         steps.append(Step(f"{col} DROP IDENTITY"))
     if (c.generated or "").endswith("STORED") and not d.generated:
         steps.append(Step(f"{col} DROP EXPRESSION"))
-    rebuilt = c.type == d.type and _user_type(d.type) in via_text
+    rebuilt = c.type == d.type and _user_type(d.type) in rebuilt_types
     retype = c.type != d.type or c.collation != d.collation or rebuilt
     if c.default is not None and (c.default != d.default or retype):
         steps.append(Step(f"{col} DROP DEFAULT"))
@@ -115,9 +117,11 @@ def _alter(at: str, table: str, c: Column, d: Column, via_text: set[str] | froze
         collate = f" COLLATE {d.collation or 'pg_catalog.default'}" \
             if c.collation != d.collation else ""
         using = ""
-        if rebuilt or (c.type != d.type and (_user_type(d.type) in via_text
-                                             or _user_type(c.type) in via_text)):
-            using = f" USING {q(d.name)}::text::{sql(d.type)}"
+        middle = via.get(_user_type(d.type)) or via.get(_user_type(c.type))
+        if middle and (rebuilt or c.type != d.type):
+            if d.type.endswith("[]") and not middle.endswith("[]"):
+                middle += "[]"
+            using = f" USING {q(d.name)}::{sql(middle)}::{sql(d.type)}"
         elif c.type != d.type and needs_using(c.type, d.type):
             using = f" USING {q(d.name)}::{sql(d.type)}"
         loss = None

@@ -114,8 +114,7 @@ class _Plan:
         gone_functions = {n for (k, n) in cur if k == "function" and (k, n) not in want}
         gone_types = {n for (k, n) in cur if k == "type" and (k, n) not in want}
         self.column_work = {
-            d.name: alter_columns(t, d, self.rebuilt_types, self._identity, frozenset(
-                o.name for o in self.cur.objects + self.want.objects if o.kind == "type"))
+            d.name: alter_columns(t, d, self.rebuilt_types, self._identity, self._via())
             for t, d in self.tables.changed + self.tables.same}
         partitions = {t.name for t in self.want.tables if model.partitioning(t)[0]}
         self.column_work = {n: w for n, w in self.column_work.items()
@@ -128,6 +127,16 @@ class _Plan:
         self.view_drops = self._views_to_drop(disturbed)
         self.routine_names = self.rebuilt_types | gone_types | {
             model.bare(f) for f in gone_functions | self.recreated_functions}
+
+    def _via(self) -> dict[str, str]:
+        """What a cast to or from each user type goes through (see ``alter_columns``)."""
+        via = {o.name: "text" for o in self.cur.objects if o.kind == "type"}
+        for o in self.want.objects:
+            if o.kind == "type":
+                kind = diff_types.kind_of(o.definition)
+                via[o.name] = diff_types.domain(o.definition).base if kind == "DOMAIN" \
+                    else "text"
+        return via
 
     def _alter_type(self, name: str, old: str, new: str) -> list[Step] | None:
         kind = diff_types.kind_of(old)

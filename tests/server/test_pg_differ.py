@@ -279,6 +279,8 @@ CREATE TABLE events_rest PARTITION OF events DEFAULT PARTITION BY LIST (id);
 CREATE TABLE events_rest_1 PARTITION OF events_rest FOR VALUES IN (1, 2);
 CREATE INDEX events_k ON events (k);
 CREATE TABLE ref (id int, at date, FOREIGN KEY (id, at) REFERENCES events);
+CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER events_stamp BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION stamp();
 """
 
 

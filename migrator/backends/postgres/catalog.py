@@ -4,6 +4,9 @@ The schema is the URL's (first ``search_path`` entry) or the session's
 current one; the bookkeeping table is left out. Definitions come from the
 server's own ``pg_get_*def`` functions, with the schema's name written as
 ``<schema>`` so two schemas built by the same migrations read the same.
+What ``CREATE EXTENSION`` or attaching a partition makes by itself (an
+extension's functions, a partition's copies of its parent's constraints,
+indexes and triggers) is left out: the model holds what a diff must create.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ _OBJECTS = (
     ("trigger", "SELECT c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid), c.relname "
                 "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %(s)s AND NOT t.tgisinternal"),
+                "WHERE n.nspname = %(s)s AND NOT t.tgisinternal AND t.tgparentid = 0"),
 )
 
 

@@ -361,6 +361,22 @@ def test_triggers_and_functions(spaces: Spaces) -> None:
     assert "DROP PROCEDURE p(IN a integer)" in text
 
 
+def test_sql_functions_around_the_tables_they_read_and_the_defaults_that_call_them(
+        spaces: Spaces) -> None:
+    up, _ = prove(spaces, "CREATE TABLE u (a int);", """
+        CREATE TABLE language (id int);
+        CREATE FUNCTION token() RETURNS text LANGUAGE sql AS 'SELECT md5(random()::text)';
+        CREATE TABLE t (x text DEFAULT token());
+        CREATE TABLE u (a int, b int);
+        CREATE FUNCTION bees() RETURNS bigint LANGUAGE sql AS 'SELECT sum(b) FROM u';
+        """)
+    text = sqls(up)
+    first = next(i for i, s in enumerate(text) if "FUNCTION token()" in s)
+    bees = next(i for i, s in enumerate(text) if "FUNCTION bees()" in s)
+    assert first < text.index("CREATE TABLE t (\n    x text DEFAULT token()\n)")
+    assert bees > text.index("ALTER TABLE u ADD COLUMN b integer")
+
+
 def test_a_table_dropped_with_its_trigger_and_the_function_that_reads_it(
         spaces: Spaces) -> None:
     up, _ = prove(spaces, """

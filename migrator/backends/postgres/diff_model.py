@@ -33,7 +33,19 @@ def header(definition: str) -> list[str]:
 
 
 def body(definition: str) -> str:
+    """A function's body (``AS $function$...`` or ``BEGIN ATOMIC ...``), without the
+    header, whose ``LANGUAGE`` or ``RETURNS text`` would read as table names."""
+    lines = definition.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(("AS ", "BEGIN")):
+            return "\n".join(lines[i:])
     return definition.split("\n", 1)[-1]
+
+
+def checked_body(definition: str) -> bool:
+    """Whether the server resolves the body's tables when the function is created:
+    SQL functions (plpgsql bodies are checked for syntax only)."""
+    return any(line.strip() == "LANGUAGE sql" for line in definition.splitlines()[:8])
 
 
 def bare(signature: str) -> str:

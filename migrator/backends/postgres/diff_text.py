@@ -17,6 +17,7 @@ from migrator.schema import PLACEHOLDER
 
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
 _KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS)
+_DOLLAR = re.compile(r"\$[A-Za-z_]*\$")  # a dollar quote's delimiter, $function$
 _TOKEN = re.compile(r'"((?:[^"]|"")+)"|([A-Za-z_][\w$]*)')
 
 
@@ -37,7 +38,7 @@ def tokens(text: str) -> set[str]:
     """The identifiers a text mentions (unquoted ones folded to lower case): an
     over-approximation of what a view, trigger or function depends on."""
     found: set[str] = set()
-    for quoted, bare in _TOKEN.findall(text):
+    for quoted, bare in _TOKEN.findall(_DOLLAR.sub(" ", text)):
         found.add(quoted.replace('""', '"') if quoted else bare.lower())
     return found
 

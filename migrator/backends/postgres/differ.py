@@ -337,10 +337,16 @@ class _Plan:
                 self.identity_alters.append(diff_types.alter_sequence(o.name, o.definition))
 
     def _functions_first(self, out: list[Step]) -> list[SchemaObject]:
-        """Drops of functions that change their header, then creates and replaces of
-        those that read no new table; the rest come after the tables."""
-        new_relations = {t.name for t in self.tables.added} | {
+        """Drops of functions that change their header, then creates and replaces; a SQL
+        function whose body reads a table that is created or changed comes after the
+        tables (the server resolves its body at once), unless a column default or a
+        constraint calls it."""
+        changed = {t.name for t in self.tables.added} | set(self.column_work) | {
             o.name for o in self.want.objects if o.kind in _VIEWS}
+        called = set().union(*(tokens(f"{c.default or ''} {c.generated or ''}")
+                               for t in self.want.tables for c in t.columns),
+                             *(tokens(k.definition) for t in self.want.tables
+                               for k in t.constraints))
         for name in sorted(self.recreated_functions):
             out.append(model.drop_routine(self.cur_objects[("function", name)]))
         late = []
@@ -351,7 +357,8 @@ class _Plan:
             if old is not None and o.name not in self.recreated_functions and \
                     o not in self.replaced_functions:
                 continue
-            if tokens(model.body(o.definition)) & new_relations:
+            if model.checked_body(o.definition) and model.bare(o.name) not in called \
+                    and tokens(model.body(o.definition)) & changed:
                 late.append(o)
             else:
                 out.append(model.create(o))

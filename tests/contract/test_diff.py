@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract.backends import Db
-from contract.difftools import DESIRED, need_differ, one_migration, written
+from contract.difftools import DESIRED, hand_made, need_differ, one_migration, written
 from contract.kit import migrator, no_traceback
 
 
@@ -61,3 +61,23 @@ def test_equal_schemas_write_nothing_and_dry_run_prints(db: Db, tmp_path: Path) 
     assert doc["proof"] == "passed" and doc["written"] is False and doc["warnings"] == []
     assert doc["up"] and doc["down"] and doc["steps"]["up"] >= 3
     assert written(d) == []
+
+
+def test_a_dump_of_the_database_is_a_desired_schema(db: Db, tmp_path: Path) -> None:
+    """`migrator dump` names the namespace it read (a PostgreSQL dump qualifies every
+    name with its schema): as --to FILE it must still build in the scratch space,
+    and the live database must be left alone."""
+    need_differ(db)
+    d = one_migration(tmp_path)
+    assert migrator(db, d, "up").code == 0
+    hand_made(db, "ALTER TABLE {a} ADD COLUMN w INTEGER")
+    dumped = migrator(db, d, "dump")
+    assert dumped.code == 0, dumped
+    (tmp_path / "dump.sql").write_text(dumped.stdout)
+    before = db.snapshot()
+    r = migrator(db, d, "diff", "--to", "dump.sql", "--name", "diff_keep_w")
+    assert r.code == 0, r
+    no_traceback(r)
+    up = next(p for p in written(d) if p.name.endswith(".up.sql")).read_text()
+    assert "ADD" in up.upper() and "w" in up, up
+    assert db.snapshot() == before

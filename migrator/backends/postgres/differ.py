@@ -456,3 +456,10 @@ class _Plan:
             before = diff_types.sequence(old.definition).owner if old else ""
             if owner != before:
                 out.append(Step(f"ALTER SEQUENCE {q(o.name)} OWNED BY {owner or 'NONE'}"))
+
+
+def desired_text(text: str) -> str:
+    """A ``migrator dump`` taken from a named schema, moved into the scratch one."""
+    from migrator.backends.postgres.diff_dump import desired_text as relocated
+
+    return relocated(text)

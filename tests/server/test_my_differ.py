@@ -1,0 +1,290 @@
+"""The MySQL/MariaDB differ on the real server: for each object kind, a current and a
+desired schema are built in two fresh databases and read through the catalog; the
+generated up is run (by migrator itself, as a migration file) on a third database
+built like the current one and must give the desired model, then the down must
+give the current one back. Rows survive where the change keeps them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+from contract.backends import named, usable
+
+from migrator.api import Migrator
+from migrator.backends.mysql.backend import MysqlBackend
+from migrator.backends.mysql.differ import comparable, script
+from migrator.diff.model import Renames, Script
+from migrator.progress import Progress
+from migrator.schema import Schema
+
+
+class Kit:
+    """Fresh databases on the test server, dropped at the end."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.server = usable(named("mysql")).url()
+        self.made: list[str] = []
+
+    def _admin(self) -> pymysql.Connection:  # type: ignore[type-arg]
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.server)
+        return pymysql.connect(host=parts.hostname, port=parts.port or 3306,
+                               user=parts.username or "root", password=parts.password or "",
+                               autocommit=True)
+
+    def database(self) -> str:
+        from urllib.parse import urlsplit, urlunsplit
+
+        name = "diffmy_" + uuid.uuid4().hex[:10]
+        with self._admin() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+        self.made.append(name)
+        parts = urlsplit(self.server)
+        return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+    def close(self) -> None:
+        with self._admin() as conn, conn.cursor() as cur:
+            for name in self.made:
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+    def built(self, files: dict[str, str]) -> tuple[str, Path]:
+        """A database with ``files`` (name -> up text) applied by migrator."""
+        url = self.database()
+        directory = self.tmp_path / url.rsplit("/", 1)[1]
+        directory.mkdir()
+        for name, text in files.items():
+            (directory / f"{name}.up.sql").write_text(text)
+            (directory / f"{name}.down.sql").write_text("")
+        Migrator(url, directory, progress=Progress()).up()
+        return url, directory
+
+    @staticmethod
+    def schema(url: str) -> Schema:
+        backend = MysqlBackend(url, table="schema_migrations", readonly=True, busy_timeout=5)
+        try:
+            return backend.catalog().schema()
+        finally:
+            backend.close()
+
+    @staticmethod
+    def rows(url: str, sql: str) -> list[tuple[object, ...]]:
+        backend = MysqlBackend(url, table="schema_migrations", readonly=True, busy_timeout=5)
+        try:
+            return [tuple(r) for r in backend._query(sql)]
+        finally:
+            backend.close()
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> Iterator[Kit]:
+    made = Kit(tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def render(generated: Script) -> str:
+    lines = [f"-- migrator: {d}" for d in generated.directives]
+    return "\n".join(lines + [s.sql.rstrip() + ";\n" for s in generated.steps])
+
+
+class Outcome:
+    def __init__(self, up: Script, down: Script, url: str) -> None:
+        self.up, self.down, self.url = up, down, url
+
+
+def proved(kit: Kit, current: str, desired: str, *renames: str, rows: str = "",
+           check: str = "") -> Outcome:
+    """Generate both files, run the up on a copy of current (plus ``rows``), compare
+    with desired; run the down, compare with current. ``check`` (a query) reads the
+    rows after the up, for the caller."""
+    cur_url, _ = kit.built({"001_current": current})
+    des_url, _ = kit.built({"001_desired": desired})
+    cur, des = kit.schema(cur_url), kit.schema(des_url)
+    given = Renames.parse(renames)
+    up, down = script(cur, des, given), script(des, cur, given.inverse())
+    trial_url, directory = kit.built({"001_current": current + rows})
+    (directory / "002_diff.up.sql").write_text(render(up))
+    (directory / "002_diff.down.sql").write_text(render(down))
+    Migrator(trial_url, directory, progress=Progress()).up()
+    after_up = kit.schema(trial_url)
+    assert comparable(after_up).lines() == comparable(des).lines(), render(up)
+    assert comparable(after_up) == comparable(des)
+    outcome = Outcome(up, down, trial_url)
+    if check:
+        outcome.checked = kit.rows(trial_url, check)  # type: ignore[attr-defined]
+    Migrator(trial_url, directory, progress=Progress()).down(steps=1)
+    after_down = kit.schema(trial_url)
+    assert comparable(after_down).lines() == comparable(cur).lines(), render(down)
+    return outcome
+
+
+def test_equal_schemas_give_an_empty_script(kit: Kit) -> None:
+    sql = "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20));\n"
+    outcome = proved(kit, sql, sql)
+    assert outcome.up.empty and outcome.down.empty
+
+
+def test_tables_created_and_dropped_in_foreign_key_order(kit: Kit) -> None:
+    current = "CREATE TABLE keep (id INT PRIMARY KEY);\n"
+    desired = current + (
+        "CREATE TABLE b_child (id INT PRIMARY KEY, a_id INT,\n"
+        "  CONSTRAINT child_parent FOREIGN KEY (a_id) REFERENCES z_parent (id));\n"
+    ).replace("CREATE TABLE b_child", "CREATE TABLE z_parent (id INT PRIMARY KEY);\n"
+              "CREATE TABLE b_child")
+    outcome = proved(kit, current, desired)
+    assert outcome.up.destructive == []
+    assert outcome.down.destructive == ["drops table b_child", "drops table z_parent"]
+
+
+def test_columns_added_dropped_moved_and_changed_keep_order_and_rows(kit: Kit) -> None:
+    current = ("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, a VARCHAR(10) NOT NULL,\n"
+               "  b INT, c TEXT, gone INT DEFAULT 3);\n")
+    desired = ("CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, fresh INT DEFAULT 7,\n"
+               "  b BIGINT NOT NULL DEFAULT 0, a VARCHAR(40) NOT NULL COMMENT 'wider',\n"
+               "  c TEXT, d DATETIME DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP);\n")
+    outcome = proved(kit, current, desired,
+                     rows="INSERT INTO t (a, b, c) VALUES ('x', 1, 'one'), ('y', 2, 'two');\n",
+                     check="SELECT a, b, c, fresh FROM t ORDER BY id")
+    assert outcome.checked == [("x", 1, "one", 7), ("y", 2, "two", 7)]  # type: ignore[attr-defined]
+    assert outcome.up.destructive == ["drops column t.gone"]
+    assert any("narrows t.a from varchar(40) to varchar(10)" in d
+               for d in outcome.down.destructive)
+    assert any("narrows t.b" in d for d in outcome.down.destructive)
+
+
+def test_keys_unique_fulltext_primary_and_checks(kit: Kit) -> None:
+    current = ("CREATE TABLE t (id INT NOT NULL, code VARCHAR(10), body TEXT, n INT,\n"
+               "  PRIMARY KEY (id), KEY by_code (code), CONSTRAINT positive CHECK (n > 0));\n")
+    desired = ("CREATE TABLE t (id INT NOT NULL, code VARCHAR(10) NOT NULL, body TEXT, n INT,\n"
+               "  PRIMARY KEY (id, code), UNIQUE KEY by_code (code), FULLTEXT KEY words (body),\n"
+               "  KEY n_first (n, code(4)), CONSTRAINT positive CHECK (n > 1),\n"
+               "  CHECK (n < 100));\n")
+    proved(kit, current, desired)
+
+
+def test_foreign_keys_added_changed_and_dropped(kit: Kit) -> None:
+    base = ("CREATE TABLE p (id INT PRIMARY KEY, code INT UNIQUE);\n"
+            "CREATE TABLE c (id INT PRIMARY KEY, p_id INT, p_code INT")
+    current = base + ",\n  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id));\n"
+    desired = base + (",\n  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id)"
+                      " ON DELETE CASCADE,\n"
+                      "  CONSTRAINT c_code FOREIGN KEY (p_code) REFERENCES p (code));\n")
+    proved(kit, current, desired)
+
+
+def test_dropping_a_referenced_table_drops_the_key_first(kit: Kit) -> None:
+    current = ("CREATE TABLE p (id INT PRIMARY KEY);\n"
+               "CREATE TABLE c (id INT PRIMARY KEY, p_id INT,\n"
+               "  FOREIGN KEY (p_id) REFERENCES p (id));\n")
+    desired = "CREATE TABLE c (id INT PRIMARY KEY, p_id INT, KEY p_id (p_id));\n"
+    proved(kit, current, desired)
+
+
+def test_table_options_and_character_set(kit: Kit) -> None:
+    current = ("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), tag CHAR(3))\n"
+               "  ENGINE=InnoDB DEFAULT CHARSET=latin1 COMMENT='old';\n")
+    desired = ("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), tag CHAR(3) CHARACTER SET "
+               "latin1)\n  ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;\n")
+    proved(kit, current, desired)
+
+
+def test_generated_columns(kit: Kit) -> None:
+    current = "CREATE TABLE t (a INT, b INT AS (a * 2) VIRTUAL, s INT AS (a + 1) STORED);\n"
+    desired = "CREATE TABLE t (a INT, b INT AS (a * 3) VIRTUAL, s INT);\n"
+    outcome = proved(kit, current, desired)
+    assert outcome.up.destructive == []  # a generated column holds nothing of its own
+    assert outcome.down.destructive == ["drops column t.s"]
+
+
+def test_renames_are_never_guessed(kit: Kit) -> None:
+    current = "CREATE TABLE t (id INT PRIMARY KEY, old_name VARCHAR(10));\n"
+    desired = "CREATE TABLE t (id INT PRIMARY KEY, new_name VARCHAR(10));\n"
+    outcome = proved(kit, current, desired)
+    assert outcome.up.destructive == ["drops column t.old_name"]
+    assert any("--rename t.old_name:new_name" in w for w in outcome.up.warnings)
+
+
+def test_column_and_table_renames_keep_rows(kit: Kit) -> None:
+    current = ("CREATE TABLE p (id INT PRIMARY KEY, title VARCHAR(10), KEY title (title));\n"
+               "CREATE TABLE c (id INT PRIMARY KEY, p_id INT,\n"
+               "  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id));\n")
+    desired = ("CREATE TABLE posts (id INT PRIMARY KEY, heading VARCHAR(10),\n"
+               "  KEY title (heading));\n"
+               "CREATE TABLE c (id INT PRIMARY KEY, post_id INT,\n"
+               "  CONSTRAINT c_p FOREIGN KEY (post_id) REFERENCES posts (id));\n")
+    outcome = proved(kit, current, desired, "p:posts", "p.title:heading", "c.p_id:post_id",
+                     rows="INSERT INTO p VALUES (1, 'kept');\nINSERT INTO c VALUES (5, 1);\n",
+                     check="SELECT heading, post_id FROM posts JOIN c ON c.post_id = posts.id")
+    assert outcome.checked == [("kept", 1)]  # type: ignore[attr-defined]
+    assert outcome.up.destructive == []
+    assert not outcome.up.warnings
+
+
+def test_views_in_dependency_order(kit: Kit) -> None:
+    current = ("CREATE TABLE t (id INT, price INT);\n"
+               "CREATE VIEW v_all AS SELECT id, price FROM t;\n"
+               "CREATE VIEW gone AS SELECT 1 AS one;\n")
+    desired = ("CREATE TABLE t (id INT, price INT, qty INT);\n"
+               "CREATE VIEW v_all AS SELECT id, price, qty FROM t;\n"
+               "CREATE VIEW a_top AS SELECT MAX(qty) AS top FROM v_all;\n")
+    proved(kit, current, desired)
+
+
+def test_view_over_a_dropped_column_goes_first(kit: Kit) -> None:
+    current = ("CREATE TABLE t (id INT, price INT);\n"
+               "CREATE VIEW v AS SELECT id, price FROM t;\n")
+    desired = ("CREATE TABLE t (id INT);\n"
+               "CREATE VIEW v AS SELECT id FROM t;\n")
+    outcome = proved(kit, current, desired)
+    sql = [s.sql for s in outcome.up.steps]
+    assert sql[0] == "DROP VIEW `v`" and sql[-1].startswith("CREATE")
+
+
+def test_triggers_routines_and_events(kit: Kit) -> None:
+    current = ("CREATE TABLE t (id INT, n INT);\n"
+               "CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.n = 1;\n"
+               "CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;\n"
+               "CREATE PROCEDURE gone() BEGIN SELECT 1; END;\n")
+    desired = ("CREATE TABLE t (id INT, n INT);\n"
+               "CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.n = 2;\n"
+               "CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x + x;\n"
+               "CREATE PROCEDURE fill(IN k INT)\nBEGIN\n  INSERT INTO t VALUES (k, twice(k));\n"
+               "  SELECT k;\nEND;\n"
+               "CREATE EVENT tidy ON SCHEDULE EVERY 1 DAY DO DELETE FROM t WHERE n < 0;\n")
+    proved(kit, current, desired)
+
+
+def test_dropped_table_with_trigger(kit: Kit) -> None:
+    current = ("CREATE TABLE t (id INT);\nCREATE TABLE log (n INT);\n"
+               "CREATE TRIGGER t_ai AFTER INSERT ON t FOR EACH ROW INSERT INTO log VALUES (1);\n")
+    desired = "CREATE TABLE log (n INT);\n"
+    proved(kit, current, desired)
+
+
+def test_sequences(kit: Kit) -> None:
+    current = "CREATE TABLE t (id INT);\n"
+    desired = ("CREATE SEQUENCE ids START WITH 10 INCREMENT BY 5;\n"
+               "CREATE TABLE t (id INT DEFAULT NEXTVAL(ids));\n")
+    proved(kit, current, desired)
+
+
+@pytest.mark.parametrize(("old", "new", "narrows"), [
+    ("VARCHAR(50)", "VARCHAR(20)", True), ("VARCHAR(20)", "VARCHAR(50)", False),
+    ("INT", "SMALLINT", True), ("INT", "BIGINT", False), ("INT", "INT UNSIGNED", True),
+    ("TEXT", "VARCHAR(100)", True), ("VARCHAR(100)", "TEXT", False),
+    ("DECIMAL(10,2)", "DECIMAL(12,2)", False), ("DECIMAL(10,2)", "DECIMAL(10,1)", True),
+    ("ENUM('a','b')", "ENUM('a','b','c')", False), ("ENUM('a','b')", "ENUM('a')", True),
+    ("DOUBLE", "FLOAT", True), ("DATETIME", "DATE", True), ("INT", "VARCHAR(20)", True),
+])
+def test_narrowing_type_changes_are_marked(kit: Kit, old: str, new: str,
+                                           narrows: bool) -> None:
+    outcome = proved(kit, f"CREATE TABLE t (c {old});\n", f"CREATE TABLE t (c {new});\n")
+    assert bool(outcome.up.destructive) is narrows, outcome.up.destructive

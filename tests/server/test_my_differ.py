@@ -288,3 +288,63 @@ def test_narrowing_type_changes_are_marked(kit: Kit, old: str, new: str,
                                            narrows: bool) -> None:
     outcome = proved(kit, f"CREATE TABLE t (c {old});\n", f"CREATE TABLE t (c {new});\n")
     assert bool(outcome.up.destructive) is narrows, outcome.up.destructive
+
+
+def test_auto_increment_primary_key_added_and_moved(kit: Kit) -> None:
+    current = "CREATE TABLE t (name VARCHAR(10), n INT);\n"
+    desired = ("CREATE TABLE t (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,\n"
+               "  name VARCHAR(10), n INT);\n")
+    outcome = proved(kit, current, desired, rows="INSERT INTO t VALUES ('a', 1), ('b', 2);\n",
+                     check="SELECT id, name FROM t ORDER BY id")
+    assert outcome.checked == [(1, "a"), (2, "b")]  # type: ignore[attr-defined]
+    current2 = "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, x INT NOT NULL);\n"
+    desired2 = "CREATE TABLE t (id INT AUTO_INCREMENT, x INT NOT NULL, PRIMARY KEY (id, x));\n"
+    proved(kit, current2, desired2)
+
+
+def test_renamed_referenced_column_and_its_check(kit: Kit) -> None:
+    current = ("CREATE TABLE p (pk INT PRIMARY KEY, n INT, CONSTRAINT n_pos CHECK (n > 0));\n"
+               "CREATE TABLE c (id INT PRIMARY KEY, p_id INT,\n"
+               "  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (pk));\n")
+    desired = ("CREATE TABLE p (id INT PRIMARY KEY, amount INT,\n"
+               "  CONSTRAINT n_pos CHECK (amount > 0));\n"
+               "CREATE TABLE c (id INT PRIMARY KEY, p_id INT,\n"
+               "  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id));\n")
+    outcome = proved(kit, current, desired, "p.pk:id", "p.n:amount",
+                     rows="INSERT INTO p VALUES (1, 5);\nINSERT INTO c VALUES (1, 1);\n",
+                     check="SELECT id, amount FROM p")
+    assert outcome.checked == [(1, 5)]  # type: ignore[attr-defined]
+    assert outcome.up.destructive == []
+
+
+def test_renamed_table_read_by_a_view_and_a_trigger(kit: Kit) -> None:
+    current = ("CREATE TABLE a (id INT);\nCREATE TABLE log (n INT);\n"
+               "CREATE VIEW v AS SELECT id FROM a;\n"
+               "CREATE TRIGGER a_ai AFTER INSERT ON a FOR EACH ROW INSERT INTO log VALUES (1);\n")
+    desired = ("CREATE TABLE b (id INT);\nCREATE TABLE log (n INT);\n"
+               "CREATE VIEW v AS SELECT id FROM b;\n"
+               "CREATE TRIGGER a_ai AFTER INSERT ON b FOR EACH ROW INSERT INTO log VALUES (1);\n")
+    outcome = proved(kit, current, desired, "a:b", rows="INSERT INTO a VALUES (3);\n",
+                     check="SELECT id FROM v")
+    assert outcome.checked == [(3,)]  # type: ignore[attr-defined]
+
+
+def test_engine_and_comment_options(kit: Kit) -> None:
+    proved(kit, "CREATE TABLE t (id INT) ENGINE=MyISAM COMMENT='x' ROW_FORMAT=DYNAMIC;\n",
+           "CREATE TABLE t (id INT) ENGINE=InnoDB;\n")
+
+
+def test_foreign_key_on_a_new_column_and_a_cycle(kit: Kit) -> None:
+    current = "CREATE TABLE a (id INT PRIMARY KEY);\n"
+    desired = ("CREATE TABLE a (id INT PRIMARY KEY, b_id INT);\n"
+               "CREATE TABLE b (id INT PRIMARY KEY, a_id INT,\n"
+               "  CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES a (id));\n"
+               "ALTER TABLE a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b (id);\n")
+    proved(kit, current, desired)
+
+
+def test_expression_and_prefix_indexes(kit: Kit) -> None:
+    current = "CREATE TABLE t (id INT, body TEXT, n INT);\n"
+    desired = ("CREATE TABLE t (id INT, body TEXT, n INT, KEY body_start (body(20)),\n"
+               "  UNIQUE KEY id_n (id, n) USING BTREE COMMENT 'pair');\n")
+    proved(kit, current, desired)

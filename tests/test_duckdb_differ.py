@@ -282,3 +282,15 @@ def test_history_rows_survive_the_rebuilds(tmp_path: Path) -> None:
                      check="SELECT f.name, v.key, r.id FROM flags f JOIN variants v "
                            "ON v.flag_key = f.key JOIN rollouts r ON r.flag_key = f.key")
     assert outcome.checked == [("first", "on", 1)]
+
+
+def test_renamed_key_column(tmp_path: Path) -> None:
+    outcome = proved(tmp_path, "CREATE TABLE t (id INTEGER PRIMARY KEY, code VARCHAR UNIQUE,\n"
+                     "  n INTEGER CHECK (n > 0));\n",
+                     "CREATE TABLE t (ident INTEGER PRIMARY KEY, label VARCHAR UNIQUE,\n"
+                     "  amount INTEGER CHECK (amount > 0));\n",
+                     "t.id:ident", "t.code:label", "t.n:amount",
+                     data="INSERT INTO t VALUES (1, 'a', 2);\n",
+                     check="SELECT ident, label, amount FROM t")
+    assert outcome.checked == [(1, "a", 2)]
+    assert outcome.up.destructive == []

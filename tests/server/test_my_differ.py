@@ -348,3 +348,15 @@ def test_expression_and_prefix_indexes(kit: Kit) -> None:
     desired = ("CREATE TABLE t (id INT, body TEXT, n INT, KEY body_start (body(20)),\n"
                "  UNIQUE KEY id_n (id, n) USING BTREE COMMENT 'pair');\n")
     proved(kit, current, desired)
+
+
+def test_new_table_references_a_key_an_alter_adds(kit: Kit) -> None:
+    """flipt's namespaces: flags gain a composite primary key, and a new table's
+    foreign key names it; the ALTER must come before the CREATE."""
+    current = "CREATE TABLE flags (`key` VARCHAR(50) PRIMARY KEY, name TEXT);\n"
+    desired = ("CREATE TABLE flags (ns VARCHAR(50) NOT NULL DEFAULT 'default',\n"
+               "  `key` VARCHAR(50) NOT NULL, name TEXT, PRIMARY KEY (ns, `key`));\n"
+               "CREATE TABLE rollouts (id INT PRIMARY KEY, ns VARCHAR(50) NOT NULL,\n"
+               "  flag_key VARCHAR(50) NOT NULL,\n"
+               "  FOREIGN KEY (ns, flag_key) REFERENCES flags (ns, `key`));\n")
+    proved(kit, current, desired, rows="INSERT INTO flags VALUES ('f1', 'first');\n")

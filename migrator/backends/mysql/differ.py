@@ -114,9 +114,9 @@ class _Differ:
         changed = {d for _, d in objects.changed}
         self._create_objects([o for o in objects.added + list(changed)
                               if o.kind == "sequence"], changed)
+        for _, des in tables.changed + tables.same:  # first: a new table's key may need
+            self._alter(des.name)  # a key these ALTERs add
         deferred = self._create_tables([t.name for t in tables.added])
-        for _, des in tables.changed + tables.same:
-            self._alter(des.name)
         self._add_foreign_keys(deferred)
         self._create_objects([o for o in objects.added + list(changed)
                               if o.kind != "sequence"], changed)

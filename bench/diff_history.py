@@ -82,6 +82,7 @@ def main() -> int:
     parser.add_argument("url")
     parser.add_argument("migrations", type=Path)
     parser.add_argument("--steps", default="1,2,3,5,10", help="M - N values tried")
+    parser.add_argument("--pairs", default="", help="only these, as N-M,N-M")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     module = differ(dialect_of_url(args.url))
@@ -90,6 +91,8 @@ def main() -> int:
     steps = {int(s) for s in args.steps.split(",")}
     pairs = sorted({(n, m) for n in range(count) for m in range(n + 1, count + 1)
                     if m - n in steps or m == count})
+    if args.pairs:
+        pairs = [(int(p.split("-")[0]), int(p.split("-")[1])) for p in args.pairs.split(",")]
     passed, failures = 0, []
     for n, m in pairs:
         current, desired = states[n], states[m]

@@ -109,7 +109,9 @@ class _Differ:
             else:
                 old = self.had[name].name
                 self.steps.append(Step(f"CREATE TABLE {quote(old + _ASIDE)} AS "
-                                       f"SELECT * FROM {quote(old)}"))
+                                       f"SELECT * FROM {quote(old)}",
+                                       note=f"{name} is rebuilt, its rows kept: DuckDB cannot "
+                                            "ALTER this change in place"))
                 self.steps.append(Step(f"DROP TABLE {quote(old)}"))
         for name in altered:
             self._alter(name)
@@ -293,8 +295,6 @@ class _Differ:
         if into:
             self.steps.append(Step(f"INSERT INTO {quote(name)} ({', '.join(into)}) "
                                    f"SELECT {', '.join(values)} FROM {aside}",
-                                   destructive="; ".join(harm) or None,
-                                   note=f"{name} is rebuilt: DuckDB cannot ALTER this change "
-                                        "in place"))
+                                   destructive="; ".join(harm) or None))
         self.steps.append(Step(f"DROP TABLE {aside}"))
 

@@ -197,8 +197,10 @@ def test_table_options_and_character_set(kit: Kit) -> None:
 
 
 def test_generated_columns(kit: Kit) -> None:
-    current = "CREATE TABLE t (a INT, b INT AS (a * 2) VIRTUAL, s INT AS (a + 1) STORED);\n"
-    desired = "CREATE TABLE t (a INT, b INT AS (a * 3) VIRTUAL, s INT);\n"
+    current = ("CREATE TABLE t (a INT, b INT AS (a * 2) VIRTUAL, s INT AS (a + 1) STORED,\n"
+               "  KEY b_and_a (b, a), CONSTRAINT b_small CHECK (b < 1000));\n")
+    desired = ("CREATE TABLE t (a INT, b INT AS (a * 3) VIRTUAL, s INT,\n"
+               "  KEY b_and_a (b, a), CONSTRAINT b_small CHECK (b < 1000));\n")
     outcome = proved(kit, current, desired)
     assert outcome.up.destructive == []  # a generated column holds nothing of its own
     assert outcome.down.destructive == ["drops column t.s"]

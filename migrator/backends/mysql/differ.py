@@ -205,14 +205,6 @@ class _Differ:
         old_names = self.old_names[name]
         clauses: list[str] = []
         harm: list[str] = []
-        for n, line in cur.checks.items():
-            if des.checks.get(n) != line:
-                clauses.append(f"DROP CONSTRAINT {quote(n)}")
-        if cur.primary and cur.primary != des.primary:
-            clauses.append("DROP PRIMARY KEY")
-        for n, line in cur.keys.items():
-            if des.keys.get(n) != line:
-                clauses.append(f"DROP INDEX {quote(n)}")
         gone = [c for c in cur.columns if c not in des.columns]
         self.warnings += maybe_renamed(
             "column", [f"{name}.{old_names[c]}" for c in gone],
@@ -221,6 +213,18 @@ class _Differ:
         regenerated = [c for c in des.columns if c in cur.columns and
                        cur.columns[c] != des.columns[c] and
                        (_GENERATED in cur.columns[c] or _GENERATED in des.columns[c])]
+        # a generated column is dropped and added again: the keys and checks on it go
+        # with it, so they are made again too
+        redo = {n for n, line in [*cur.keys.items(), *cur.checks.items()]
+                if any(quote(c) in line.partition(" (")[2] for c in regenerated)}
+        for n, line in cur.checks.items():
+            if des.checks.get(n) != line or n in redo:
+                clauses.append(f"DROP CONSTRAINT {quote(n)}")
+        if cur.primary and cur.primary != des.primary:
+            clauses.append("DROP PRIMARY KEY")
+        for n, line in cur.keys.items():
+            if des.keys.get(n) != line or n in redo:
+                clauses.append(f"DROP INDEX {quote(n)}")
         for c in gone + regenerated:
             clauses.append(f"DROP COLUMN {quote(old_names[c])}")
             if _GENERATED not in cur.columns[c]:
@@ -259,10 +263,10 @@ class _Differ:
         if des.primary and cur.primary != des.primary:
             clauses.append("ADD " + des.primary.strip())
         for n, line in des.keys.items():
-            if cur.keys.get(n) != line:
+            if cur.keys.get(n) != line or n in redo:
                 clauses.append("ADD " + unplaced(line.strip()))
         for n, line in des.checks.items():
-            if cur.checks.get(n) != line:
+            if cur.checks.get(n) != line or n in redo:
                 clauses.append("ADD " + unplaced(line.strip()))
         if sorted(cur.other) != sorted(des.other):
             self.warnings.append(f"table {name}: clauses diff does not compare changed: "

@@ -294,3 +294,10 @@ def test_renamed_key_column(tmp_path: Path) -> None:
                      check="SELECT ident, label, amount FROM t")
     assert outcome.checked == [(1, "a", 2)]
     assert outcome.up.destructive == []
+
+
+def test_a_column_renamed_to_the_name_of_a_dropped_one(tmp_path: Path) -> None:
+    outcome = proved(tmp_path, "CREATE TABLE t (a INTEGER, b VARCHAR);\n",
+                     "CREATE TABLE t (a VARCHAR);\n", "t.b:a",
+                     data="INSERT INTO t VALUES (1, 'kept');\n", check="SELECT a FROM t")
+    assert outcome.checked == [("kept",)]

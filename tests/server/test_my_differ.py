@@ -362,3 +362,10 @@ def test_new_table_references_a_key_an_alter_adds(kit: Kit) -> None:
                "  flag_key VARCHAR(50) NOT NULL,\n"
                "  FOREIGN KEY (ns, flag_key) REFERENCES flags (ns, `key`));\n")
     proved(kit, current, desired, rows="INSERT INTO flags VALUES ('f1', 'first');\n")
+
+
+def test_a_column_renamed_to_the_name_of_a_dropped_one(kit: Kit) -> None:
+    outcome = proved(kit, "CREATE TABLE t (a INT, b VARCHAR(5));\n",
+                     "CREATE TABLE t (a VARCHAR(5));\n", "t.b:a",
+                     rows="INSERT INTO t VALUES (1, 'kept');\n", check="SELECT a FROM t")
+    assert outcome.checked == [("kept",)]  # type: ignore[attr-defined]

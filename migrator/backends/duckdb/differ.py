@@ -155,8 +155,11 @@ class _Differ:
         """The current table's columns by their desired names, and their old names."""
         table = self.had[name]
         cols = self.renames.columns.get(table.name, {})
-        return ({cols.get(c.name, c.name): c for c in table.columns},
-                {cols.get(c.name, c.name): c.name for c in table.columns})
+        taken = set(cols.values())
+        new = {c.name: cols.get(c.name, "\0" + c.name if c.name in taken else c.name)
+               for c in table.columns}  # a name another column takes: only dropped
+        return ({new[c.name]: c for c in table.columns},
+                {new[c.name]: c.name for c in table.columns})
 
     def _alterable(self, want: Table) -> bool:
         """Whether DuckDB's one-column ALTERs reach ``want`` from the current table."""
@@ -236,15 +239,16 @@ class _Differ:
             "column", [f"{name}.{old_names[c]}" for c in had if c not in wanted],
             [c.name for c in want.columns if c.name not in had],
             lambda o, n: f"{old_table}.{o.split('.', 1)[1]}:{n}")
+        for col in had:
+            if col not in wanted:
+                self.steps.append(Step(
+                    f"ALTER TABLE {target} DROP COLUMN {quote(old_names[col])}",
+                    destructive=None if had[col].generated else
+                    f"drops column {name}.{old_names[col]}"))
         for new, old in old_names.items():
             if new != old and new in wanted:
                 self.steps.append(Step(f"ALTER TABLE {target} RENAME COLUMN {quote(old)} "
                                        f"TO {quote(new)}"))
-        for col in had:
-            if col not in wanted:
-                self.steps.append(Step(
-                    f"ALTER TABLE {target} DROP COLUMN {quote(col)}",
-                    destructive=None if had[col].generated else f"drops column {name}.{col}"))
         for w in want.columns:
             c = had.get(w.name)
             column = f"ALTER TABLE {target} ALTER COLUMN {quote(w.name)}"

@@ -69,8 +69,11 @@ class _Differ:
         cols = self.renames.columns.get(table.name, {})
         out = Parsed(new, other=list(table.other), options=table.options)
         self.old_names[new] = {}
+        taken = set(cols.values())
         for name, rest in table.columns.items():
             target = cols.get(name, name)
+            if name not in cols and name in taken:  # another column is renamed to its name
+                target = "\0" + name  # so it can only be dropped
             out.columns[target] = rename_in(rest, cols)
             self.old_names[new][target] = name
         out.primary = table.primary and rename_in(table.primary, cols)
@@ -202,7 +205,7 @@ class _Differ:
 
     def _alter(self, name: str) -> None:
         cur, des = self.seen[name], self.wanted[name]
-        old_names = self.old_names[name]
+        old_names = dict(self.old_names[name])
         clauses: list[str] = []
         harm: list[str] = []
         gone = [c for c in cur.columns if c not in des.columns]
@@ -210,6 +213,25 @@ class _Differ:
             "column", [f"{name}.{old_names[c]}" for c in gone],
             [c for c in des.columns if c not in cur.columns],
             lambda o, n: f"{self.origin[name]}.{o.split('.', 1)[1]}:{n}")
+        renamed = {new: old for new, old in old_names.items()
+                   if new != old and not new.startswith("\0")}
+        if set(renamed.values()) & set(des.columns) or \
+                set(renamed) & {old_names[c] for c in gone}:
+            # a new name that an old column still holds: MySQL checks each name against
+            # the table as it was, so the drops and the renames go first, on their own
+            if gone:
+                self.steps.append(Step(
+                    f"ALTER TABLE {quote(name)} " + ", ".join(
+                        f"DROP COLUMN {quote(old_names[c])}" for c in gone),
+                    destructive="; ".join(f"drops column {name}.{old_names[c]}" for c in gone
+                                          if _GENERATED not in cur.columns[c]) or None))
+                cur = replace(cur, columns={c: t for c, t in cur.columns.items()
+                                            if c not in gone})
+                gone = []
+            self.steps.append(Step(f"ALTER TABLE {quote(name)} " + ", ".join(
+                f"CHANGE COLUMN {quote(old)} {quote(new)} {unplaced(cur.columns[new])}"
+                for new, old in renamed.items())))
+            old_names = {c: c for c in old_names}
         regenerated = [c for c in des.columns if c in cur.columns and
                        cur.columns[c] != des.columns[c] and
                        (_GENERATED in cur.columns[c] or _GENERATED in des.columns[c])]

@@ -301,3 +301,10 @@ def test_a_column_renamed_to_the_name_of_a_dropped_one(tmp_path: Path) -> None:
                      "CREATE TABLE t (a VARCHAR);\n", "t.b:a",
                      data="INSERT INTO t VALUES (1, 'kept');\n", check="SELECT a FROM t")
     assert outcome.checked == [("kept",)]
+
+
+def test_a_change_only_the_create_text_shows_rebuilds(tmp_path: Path) -> None:
+    outcome = proved(tmp_path, "CREATE TABLE t (name VARCHAR);\n",
+                     "CREATE TABLE t (name VARCHAR COLLATE NOCASE);\n",
+                     data="INSERT INTO t VALUES ('Ann');\n", check="SELECT name FROM t")
+    assert outcome.checked == [("Ann",)]

@@ -185,7 +185,10 @@ class _Differ:
                 return False
             if c.type != w.type and (checks or w.name in keyed or quote(w.name) in keyed):
                 return False
-        return True
+        # a change the columns do not show (a collation, say) is only in the CREATE text:
+        # nothing to ALTER, so the table is made from that text
+        seen = [replace(c, name=n) for n, c in had.items()]
+        return seen != list(want.columns) or self.had[want.name].name != want.name
 
     def _children_first(self, rebuilt: set[str], dropping: list[str]) -> list[str]:
         """Rebuilt (desired names) and dropped (current names) tables, each before the

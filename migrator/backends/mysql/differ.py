@@ -116,13 +116,13 @@ class _Differ:
                                    destructive=f"drops table {table.name}"))
         changed = {d for _, d in objects.changed}
         self._create_objects([o for o in objects.added + list(changed)
-                              if o.kind == "sequence"], changed)
+                              if o.kind == "sequence"])
         for _, des in tables.changed + tables.same:  # first: a new table's key may need
             self._alter(des.name)  # a key these ALTERs add
         deferred = self._create_tables([t.name for t in tables.added])
         self._add_foreign_keys(deferred)
         self._create_objects([o for o in objects.added + list(changed)
-                              if o.kind != "sequence"], changed)
+                              if o.kind != "sequence"])
         return Script(tuple(self.steps), (), tuple(self.warnings))
 
     # -- objects -------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class _Differ:
                 self.steps.append(Step(f"DROP {_DROP[obj.kind]} {quote(obj.name)}",
                                        destructive=f"drops {obj.kind} {obj.name}"))
 
-    def _create_objects(self, new: list[SchemaObject], changed: set[SchemaObject]) -> None:
+    def _create_objects(self, new: list[SchemaObject]) -> None:
         rank = {"sequence": 0, "function": 1, "procedure": 2, "view": 3, "trigger": 4,
                 "event": 5}
         views = _read_first([o for o in new if o.kind == "view"])
@@ -149,6 +149,7 @@ class _Differ:
                                              views.index(o) if o in views else 0))
         for obj in ordered:
             if obj.kind not in _DROP:
+                self.warnings.append(f"{obj.kind} {obj.name}: not compared by diff")
                 continue
             self.steps.append(Step(unplaced(obj.definition)))
 

@@ -369,3 +369,14 @@ def test_a_column_renamed_to_the_name_of_a_dropped_one(kit: Kit) -> None:
                      "CREATE TABLE t (a VARCHAR(5));\n", "t.b:a",
                      rows="INSERT INTO t VALUES (1, 'kept');\n", check="SELECT a FROM t")
     assert outcome.checked == [("kept",)]  # type: ignore[attr-defined]
+
+
+def test_the_index_under_an_unchanged_foreign_key_renamed(kit: Kit) -> None:
+    """The same key made inline (index named after the column) and by a later ALTER
+    (index named after the key): the index under the kept key changes its name."""
+    parent = "CREATE TABLE p (id INT PRIMARY KEY);\n"
+    current = parent + ("CREATE TABLE c (id INT PRIMARY KEY, p_id INT,\n"
+                        "  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id));\n")
+    desired = parent + ("CREATE TABLE c (id INT PRIMARY KEY, p_id INT);\n"
+                        "ALTER TABLE c ADD CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id);\n")
+    proved(kit, current, desired, rows="INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n")

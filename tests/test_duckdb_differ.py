@@ -308,3 +308,14 @@ def test_a_change_only_the_create_text_shows_rebuilds(tmp_path: Path) -> None:
                      "CREATE TABLE t (name VARCHAR COLLATE NOCASE);\n",
                      data="INSERT INTO t VALUES ('Ann');\n", check="SELECT name FROM t")
     assert outcome.checked == [("Ann",)]
+
+
+def test_an_unchanged_view_over_a_rebuilt_table(tmp_path: Path) -> None:
+    view = "CREATE VIEW counts AS SELECT author, count(*) AS n FROM posts GROUP BY author;\n"
+    outcome = proved(tmp_path,
+                     "CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER);\n" + view,
+                     "CREATE TABLE posts (id INTEGER PRIMARY KEY, author INTEGER NOT NULL\n"
+                     "  CHECK (author > 0));\n" + view,
+                     data="INSERT INTO posts VALUES (1, 7), (2, 7);\n",
+                     check="SELECT author, n FROM counts")
+    assert outcome.checked == [(7, 2)]

@@ -319,3 +319,12 @@ def test_an_unchanged_view_over_a_rebuilt_table(tmp_path: Path) -> None:
                      data="INSERT INTO posts VALUES (1, 7), (2, 7);\n",
                      check="SELECT author, n FROM counts")
     assert outcome.checked == [(7, 2)]
+
+
+def test_an_enum_type_gains_a_label(tmp_path: Path) -> None:
+    outcome = proved(tmp_path, "CREATE TYPE mood AS ENUM ('sad', 'ok');\n"
+                     "CREATE TABLE t (id INTEGER, m mood);\n",
+                     "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');\n"
+                     "CREATE TABLE t (id INTEGER, m mood);\n",
+                     data="INSERT INTO t VALUES (1, 'ok');\n", check="SELECT m FROM t")
+    assert outcome.checked == [("ok",)]

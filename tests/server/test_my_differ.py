@@ -332,7 +332,8 @@ def test_renamed_table_read_by_a_view_and_a_trigger(kit: Kit) -> None:
 
 
 def test_engine_and_comment_options(kit: Kit) -> None:
-    proved(kit, "CREATE TABLE t (id INT) ENGINE=MyISAM COMMENT='x' ROW_FORMAT=DYNAMIC;\n",
+    proved(kit, "CREATE TABLE t (id INT) ENGINE=MyISAM COMMENT='x' ROW_FORMAT=DYNAMIC\n"
+           "  KEY_BLOCK_SIZE=8 MAX_ROWS=100 CHECKSUM=1;\n",
            "CREATE TABLE t (id INT) ENGINE=InnoDB;\n")
 
 

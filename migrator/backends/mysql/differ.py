@@ -30,7 +30,10 @@ from migrator.schema import Schema, SchemaObject, Table
 
 _REFERENCES = re.compile(r" REFERENCES `((?:[^`]|``)*)` \(([^)]*)\)")
 _CHARSET_OPTIONS = ("DEFAULT CHARSET", "COLLATE")
-_RESET = {"COMMENT": "''"}
+# what an option the desired table does not show is set back to ("DEFAULT" otherwise)
+_RESET = {"COMMENT": "''", "KEY_BLOCK_SIZE": "0", "MAX_ROWS": "0", "MIN_ROWS": "0",
+          "CHECKSUM": "0", "DELAY_KEY_WRITE": "0", "AVG_ROW_LENGTH": "0",
+          "PAGE_COMPRESSED": "0", "ENCRYPTED": "NO", "CONNECTION": "''"}
 _DROP = {"view": "VIEW", "trigger": "TRIGGER", "procedure": "PROCEDURE",
          "function": "FUNCTION", "event": "EVENT", "sequence": "SEQUENCE"}
 _GENERATED = " GENERATED ALWAYS AS "

@@ -381,3 +381,13 @@ def test_the_index_under_an_unchanged_foreign_key_renamed(kit: Kit) -> None:
     desired = parent + ("CREATE TABLE c (id INT PRIMARY KEY, p_id INT);\n"
                         "ALTER TABLE c ADD CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id);\n")
     proved(kit, current, desired, rows="INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n")
+
+
+def test_retyping_columns_under_a_foreign_key(kit: Kit) -> None:
+    current = ("CREATE TABLE p (id INT PRIMARY KEY);\n"
+               "CREATE TABLE c (id INT PRIMARY KEY, p_id INT, KEY p_id (p_id),\n"
+               "  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id));\n")
+    desired = ("CREATE TABLE p (id BIGINT PRIMARY KEY);\n"
+               "CREATE TABLE c (id INT PRIMARY KEY, p_id BIGINT, x INT, KEY p_x (p_id, x),\n"
+               "  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id));\n")
+    proved(kit, current, desired, rows="INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n")

@@ -158,13 +158,29 @@ class _Differ:
 
     # -- tables --------------------------------------------------------------------------
 
+    def _touched(self, table: str, line: str) -> bool:
+        """Whether a kept foreign key's own or referenced columns change: MySQL refuses
+        to MODIFY a column under a foreign key, so the key is dropped and added again."""
+        def changes(name: str, columns: str) -> bool:
+            cur, des = self.seen.get(name), self.wanted.get(name)
+            if cur is None or des is None:
+                return False
+            return any(cur.columns.get(c) != des.columns.get(c)
+                       for c, _ in _COLUMNS.findall(columns))
+
+        own = re.search(r"FOREIGN KEY \(([^)]*)\)", line)
+        ref = _REFERENCES.search(line)
+        return bool(own and changes(table, own.group(1))) or \
+            bool(ref and changes(unquote(ref.group(1)), ref.group(2)))
+
     def _drop_foreign_keys(self, dropped: list[Table]) -> None:
         gone = {t.name for t in dropped}
         for table in self.current.tables:
             new = self.renames.table(table.name)
             mine = self.seen[new].foreign
             want = {} if table.name in gone else self.wanted.get(new, Parsed(new)).foreign
-            names = [n for n, line in mine.items() if want.get(n) != line]
+            names = [n for n, line in mine.items()
+                     if want.get(n) != line or self._touched(new, line)]
             if names:
                 drops = ", ".join(f"DROP FOREIGN KEY {quote(n)}" for n in names)
                 self.steps.append(Step(f"ALTER TABLE {quote(table.name)} {drops}"))
@@ -196,7 +212,8 @@ class _Differ:
             if mine is None:
                 names = deferred.get(name, [])
             else:
-                names = [n for n, line in table.foreign.items() if mine.foreign.get(n) != line]
+                names = [n for n, line in table.foreign.items()
+                         if mine.foreign.get(n) != line or self._touched(name, line)]
             if not names:
                 continue
             clauses = []

@@ -391,3 +391,17 @@ def test_retyping_columns_under_a_foreign_key(kit: Kit) -> None:
                "CREATE TABLE c (id INT PRIMARY KEY, p_id BIGINT, x INT, KEY p_x (p_id, x),\n"
                "  CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id));\n")
     proved(kit, current, desired, rows="INSERT INTO p VALUES (1);\nINSERT INTO c VALUES (1, 1);\n")
+
+
+def test_a_foreign_key_left_dangling_by_its_history(kit: Kit) -> None:
+    """vaultwarden's set renames ciphers away, makes a new one and drops the old with
+    FOREIGN_KEY_CHECKS = 0: attachments keep a key to a table that is gone."""
+    current = ("CREATE TABLE ciphers (uuid CHAR(36) PRIMARY KEY);\n"
+               "CREATE TABLE attachments (id CHAR(36) PRIMARY KEY, cipher_uuid CHAR(36));\n")
+    desired = ("SET FOREIGN_KEY_CHECKS = 0;\n"
+               "CREATE TABLE ciphers (uuid CHAR(36) PRIMARY KEY);\n"
+               "CREATE TABLE attachments (id CHAR(36) PRIMARY KEY, cipher_uuid CHAR(36),\n"
+               "  FOREIGN KEY (cipher_uuid) REFERENCES oldCiphers (uuid));\n"
+               "SET FOREIGN_KEY_CHECKS = 1;\n")
+    outcome = proved(kit, current, desired)
+    assert any("oldCiphers" in w for w in outcome.up.warnings)

@@ -222,7 +222,16 @@ class _Differ:
                     if key:
                         clauses += [f"DROP INDEX {quote(key)}", "ADD " + table.keys[key].strip()]
             clauses += ["ADD " + unplaced(table.foreign[n].strip()) for n in names]
+            dangling = sorted({t for n in names for t in _targets_of(table.foreign[n])
+                               if t not in self.wanted})
+            if dangling:  # the desired schema was made with foreign_key_checks off
+                self.warnings.append(
+                    f"table {name}: a foreign key references {', '.join(dangling)}, which the "
+                    "desired schema does not have; it is added with FOREIGN_KEY_CHECKS = 0")
+                self.steps.append(Step("SET FOREIGN_KEY_CHECKS = 0"))
             self.steps.append(Step(f"ALTER TABLE {quote(name)} " + ", ".join(clauses)))
+            if dangling:
+                self.steps.append(Step("SET FOREIGN_KEY_CHECKS = 1"))
 
     def _alter(self, name: str) -> None:
         cur, des = self.seen[name], self.wanted[name]

@@ -52,24 +52,23 @@ class Parsed:
 
     def render(self, *, foreign: bool = True) -> str:
         """The CREATE TABLE text again, without the foreign keys when asked."""
-        lines = [f"  {quote(n)} {rest}" for n, rest in self.columns.items()]
-        lines += [self.primary] if self.primary else []
-        lines += list(self.keys.values()) + self.other
-        lines += list(self.foreign.values()) if foreign else []
-        lines += list(self.checks.values())
-        body = ",\n".join(line if line.startswith("  ") else "  " + line for line in lines)
-        return f"CREATE TABLE {quote(self.name)} (\n{body}\n){self.options}"
+        return self._text(list(self.keys.values()),
+                          list(self.foreign.values()) if foreign else [],
+                          list(self.checks.values()))
 
     def canonical(self) -> str:
         """The text with keys and constraints in name order: the order ``SHOW CREATE
         TABLE`` lists them in follows creation history, which no ALTER reorders."""
-        keys = sorted(self.keys.items(), key=lambda kv: (not kv[1].lstrip().startswith(
-            "UNIQUE"), kv[0]))
+        keys = sorted(self.keys.items(),
+                      key=lambda kv: (not kv[1].lstrip().startswith("UNIQUE"), kv[0]))
+        return self._text([line for _, line in keys],
+                          [self.foreign[n] for n in sorted(self.foreign)],
+                          [self.checks[n] for n in sorted(self.checks)])
+
+    def _text(self, keys: list[str], foreign: list[str], checks: list[str]) -> str:
         lines = [f"  {quote(n)} {rest}" for n, rest in self.columns.items()]
         lines += [self.primary] if self.primary else []
-        lines += [line for _, line in keys] + self.other
-        lines += [self.foreign[n] for n in sorted(self.foreign)]
-        lines += [self.checks[n] for n in sorted(self.checks)]
+        lines += keys + self.other + foreign + checks
         body = ",\n".join(line if line.startswith("  ") else "  " + line for line in lines)
         return f"CREATE TABLE {quote(self.name)} (\n{body}\n){self.options}"
 
@@ -78,7 +77,7 @@ def parse(name: str, definition: str) -> Parsed:
     """Cut a normalized SHOW CREATE TABLE text into its clauses."""
     table = Parsed(name)
     text = definition.strip()
-    head, _, rest = text.partition("(\n")
+    rest = text.partition("(\n")[2]
     body, _, options = rest.rpartition("\n)")
     table.options = options
     clauses: list[str] = []
@@ -103,7 +102,6 @@ def parse(name: str, definition: str) -> Parsed:
             target[unquote(constraint.group(1))] = line
         else:
             table.other.append(line)
-    del head
     return table
 
 

@@ -59,7 +59,7 @@ def test_equal_schemas_write_nothing_and_dry_run_prints(db: Db, tmp_path: Path) 
     assert r.code == 0, r
     doc = r.json()
     assert doc["proof"] == "passed" and doc["written"] is False and doc["warnings"] == []
-    assert doc["up"] and doc["down"] and doc["steps"]["up"] >= 3
+    assert doc["up"] and doc["down"] and doc["steps"]["up"] >= 2  # MySQL: index inside CREATE
     assert written(d) == []
 
 

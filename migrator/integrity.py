@@ -15,12 +15,12 @@ not refused, as it is not drift (git's autocrlf on a Windows checkout).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from migrator.errors import ConfigError, DriftError
+from migrator.atomicfile import write_atomically
+from migrator.errors import DriftError
 from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover_all
 
 SUM_NAME = "migrations.sum"
@@ -87,34 +87,11 @@ class Written(NamedTuple):
 
 
 def write_sum(directory: Path, found: Discovered | None = None) -> Written:
-    """Write ``directory``'s sum from its files (discovered here unless given), atomically:
-    a temporary file beside it, then a rename, so a reader never sees half a file."""
-    import tempfile  # only when writing: status and up merely read the sum
-
+    """Write ``directory``'s sum from its files (discovered here unless given), atomically."""
     found = discover_all(directory) if found is None else found
     text = render(lines_of(found))
     path = sum_path(directory)
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{SUM_NAME}.", dir=directory)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp's 0600 would hide it from the team
-        os.replace(temp, path)
-    except BaseException as exc:
-        import contextlib
-
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
+    write_atomically(path, text)
     total = text.rsplit(_TOTAL, 1)[1].strip()
     return Written(path, len(found.migrations), len(found.repeatables), total)
 

@@ -25,7 +25,8 @@ def _dump_parser(p: argparse.ArgumentParser) -> None:
 
 
 def dump(ctx: "Context", opts: DumpOptions) -> ExitCode:
-    from migrator.dba.dump import dump_schema, write_atomically
+    from migrator.atomicfile import write_atomically
+    from migrator.dba.dump import dump_schema
     from migrator.output import dump_json
 
     text = dump_schema(ctx.url(), ctx.settings.migrations_table)
@@ -41,7 +42,8 @@ def dump(ctx: "Context", opts: DumpOptions) -> ExitCode:
 
 def write_dump(ctx: "Context", m: "Migrator", path: str) -> None:
     """After ``up``/``down --dump FILE``: refresh the committed dump."""
-    from migrator.dba.dump import dump_schema, write_atomically
+    from migrator.atomicfile import write_atomically
+    from migrator.dba.dump import dump_schema
 
     write_atomically(Path(path), dump_schema(m.url, m.table))
     ctx.reporter.say(f"wrote schema dump to {path}")

@@ -24,7 +24,7 @@ from migrator.diff.proof import prove
 from migrator.diff.render import render
 from migrator.diff.sources import Built, from_file, from_migrations, from_url, live_schema
 from migrator.errors import ConfigError
-from migrator.files import NAME_OK, discover
+from migrator.files import NAME_OK, discover, discover_all
 from migrator.placeholders import Variable
 from migrator.schema import Schema
 
@@ -101,8 +101,17 @@ def generate(req: DiffRequest) -> DiffResult:
     renames = Renames.parse(req.renames)
     where = scratch_url(req)
     d = differ(dialect_of_url(where))
+    # The desired space is built and dropped before the current one exists: what a
+    # server keeps once per database (a PostgreSQL extension) lands in the one
+    # space that asks for it, not in whichever was built first.
+    # What the current side needs is checked before the desired side runs anything:
+    # a missing live database or migrations directory is exit 2, whatever FILE holds.
+    if req.from_url:
+        live_schema(req.from_url, req.table)
+    else:
+        discover_all(req.migrations_dir)
+    desired = _desired(req, where)
     with _current(req, where) as current:
-        desired = _desired(req, where)
         if d.comparable(current.schema) == d.comparable(desired):
             return DiffResult(equal=True)
         _check_renames(renames, current.schema, desired)

@@ -175,7 +175,26 @@ def test_user_errors_are_messages_with_exit_codes(tmp_path: Path) -> None:
         assert words in r.stderr, (args, r)
         no_traceback(r)
     r = run(tmp_path, "-d", "nodir", "diff", "--to", "desired.sql")
-    assert r.code == 2 and "nodir" in r.stderr, r
+    assert r.code == 1 and "desired.sql:1" in r.stderr, r  # the broken FILE, not the dir
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_the_first_migration_from_a_schema_file_into_a_new_directory(tmp_path: Path) -> None:
+    """No migrations yet (not even the directory, as before the first `new`): the
+    history is empty and diff writes the whole schema as the first migration."""
+    write(tmp_path / "schema.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n"
+                                   "CREATE INDEX users_email ON users(email);\n")
+    r = run(tmp_path, "-d", "db/migrations", "diff", "--to", "schema.sql", "--dry-run")
+    assert r.code == 0 and "CREATE TABLE users" in r.stdout, r
+    assert not (tmp_path / "db").exists()  # a dry run writes nothing, not even the directory
+    r = run(tmp_path, "-d", "db/migrations", "diff", "--to", "schema.sql", "--name", "init")
+    assert r.code == 0, r
+    no_traceback(r)
+    written = sorted(p.name for p in (tmp_path / "db" / "migrations").iterdir())
+    assert [n.split("_", 1)[1] for n in written] == ["init.down.sql", "init.up.sql"], written
+    assert run(tmp_path, "-d", "db/migrations", "up").code == 0
+    r = run(tmp_path, "-d", "db/migrations", "diff", "--to", "schema.sql")
+    assert r.code == 0 and "no difference" in r.stderr, r
 
 
 def test_from_url_takes_the_live_schema(tmp_path: Path) -> None:

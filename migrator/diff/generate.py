@@ -108,7 +108,7 @@ def generate(req: DiffRequest) -> DiffResult:
     # a missing live database or migrations directory is exit 2, whatever FILE holds.
     if req.from_url:
         live_schema(req.from_url, req.table)
-    else:
+    elif req.migrations_dir.exists():  # a missing one is an empty history, as for `new`
         discover_all(req.migrations_dir)
     desired = _desired(req, where)
     with _current(req, where) as current:

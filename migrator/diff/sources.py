@@ -74,7 +74,12 @@ def from_migrations(scratch_url: str | None, directory: Path, table: str,
     """The migrations (all, or only those in ``versions``) replayed on a new scratch space."""
     with tempfile.TemporaryDirectory(prefix="migrator-diff-") as tmp, \
             scratch_beside(scratch_url, table) as space:
-        source = directory if versions is None else _only(directory, versions, Path(tmp))
+        if versions is not None:
+            source = _only(directory, versions, Path(tmp))
+        elif directory.is_dir():
+            source = directory
+        else:  # no migrations yet: diff writes the first one from an empty schema
+            source = Path(tmp)
         Migrator(space.url, source, table=space.table, progress=Progress(),
                  variables=variables).up(allow_out_of_order=True)
         schema = schema_of(space)

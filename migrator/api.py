@@ -289,11 +289,14 @@ class Migrator:
         allow_out_of_order: bool | ProvenOrder = False, single_transaction: bool = False,
         lock_retries: RetryPolicy | None = None,
         on_lock_wait: Callable[[LockWait], None] | None = None,
+        on_folded: Callable[[list[replaces.Fold]], None] | None = None,
     ) -> RunResult:
         """Apply pending migrations, then re-run the repeatables that changed;
         ``single_transaction``: all of them or none. ``lock_retries``: a file that
         times out waiting for a lock is retried (``on_lock_wait`` hears of each wait).
-        ``allow_out_of_order``: True, or what ``migrator.dba.order.prove_order`` proved."""
+        ``allow_out_of_order``: True, or what ``migrator.dba.order.prove_order`` proved.
+        ``on_folded`` hears of squashed rows recorded in place of old ones, when they
+        are, before any file runs."""
         started = time.perf_counter()
         migrations = self._discovered()
         # Split and check the pending files read-only first: an invalid file must
@@ -313,6 +316,8 @@ class Migrator:
                                    checked)
             folds = replaces.due(backend, migrations.migrations)
             replaces.record(backend, folds)  # before any file: it may run after them
+            if folds and on_folded is not None:
+                on_folded(folds)
             if single_transaction:
                 progress = self._progress
                 progress.run_started(UP, len(items))

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from migrator.lockretry import LockWait, RetryPolicy
     from migrator.ordering import ProvenOrder
     from migrator.progress import StepResult
+    from migrator.replaces import Fold
 
 RUN_EXITS = (
     ("0", "done (or nothing to do)"),
@@ -206,6 +207,12 @@ def _summary(ctx: "Context", result: "RunResult", verb: str) -> None:
     ctx.reporter.say(f"{verb} {len(done)} migration{plural} in {total} ms")
 
 
+def _folded(ctx: "Context", folds: "list[Fold]") -> None:
+    for f in folds:
+        ctx.reporter.say(f"recorded {f.migration.label} in place of {', '.join(f.versions)} "
+                         "(squashed; nothing run)")
+
+
 def _dry_run(
     ctx: "Context", m: "Migrator", items_of: str, opts: UpOptions | DownOptions,
     late_ok: "bool | ProvenOrder" = False,
@@ -278,10 +285,8 @@ def up(ctx: "Context", opts: UpOptions) -> ExitCode:
                      flags_only=opts.single_transaction)
     result = m.up(to=opts.to, allow_modified=opts.allow_modified, allow_out_of_order=late_ok,
                   single_transaction=opts.single_transaction,
-                  lock_retries=retry.policy, on_lock_wait=retry.waited)
-    for f in result.replaced:
-        ctx.reporter.say(f"recorded {f.migration.label} in place of {', '.join(f.versions)} "
-                         "(squashed; nothing run)")
+                  lock_retries=retry.policy, on_lock_wait=retry.waited,
+                  on_folded=lambda folds: _folded(ctx, folds))
     _summary(ctx, result, "applied")
     _write_dump(ctx, m, opts.dump)
     if ctx.json:

@@ -21,8 +21,8 @@ from migrator.backends import open_backend
 from migrator.backends.base import Backend, transaction
 from migrator.backends.guard import driver_errors
 from migrator.errors import ConfigError, MigrationFailed
-from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover_all
-from migrator.integrity import verify as verify_sum
+from migrator.files import REPEATABLE_PREFIX, Discovered, Migration
+from migrator.integrity import discover_verified
 from migrator.ordering import ProvenOrder, unexcused
 from migrator.plan import (
     MISSING,
@@ -179,9 +179,7 @@ class Migrator:
 
     def _discovered(self) -> Discovered:
         """Every migration; refused (exit 3) if the directory's migrations.sum disagrees."""
-        found = discover_all(self.migrations_dir)
-        verify_sum(self.migrations_dir, found)
-        return found
+        return discover_verified(self.migrations_dir)
 
     @contextlib.contextmanager
     def _backend(self, *, readonly: bool) -> Iterator[Backend]:

@@ -103,6 +103,13 @@ def rewrite_if_present(directory: Path) -> Written | None:
     return write_sum(directory)
 
 
+def discover_verified(directory: Path) -> Discovered:
+    """Every migration in ``directory``; refused (exit 3) if its migrations.sum disagrees."""
+    found = discover_all(directory)
+    verify(directory, found)
+    return found
+
+
 def verify(directory: Path, found: Discovered, *, exempt: Collection[str] = ()) -> None:
     """Raise SumMismatch, naming every file that differs, if ``directory`` has a sum that
     disagrees with ``found``; nothing if it has none (the file is opt-in).

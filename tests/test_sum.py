@@ -134,6 +134,20 @@ def test_down_and_redo_are_refused_too(tmp_path: Path, hashed: Path) -> None:
     assert len(applied(tmp_path / "app.db")) == 4
 
 
+def test_adopt_is_refused_too(tmp_path: Path, hashed: Path) -> None:
+    """adopt records the files' checksums as applied: an unblessed edit must not be."""
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "app.db")
+    conn.execute("CREATE TABLE goose_db_version (id INTEGER PRIMARY KEY, version_id INTEGER, "
+                 "is_applied INTEGER, tstamp TEXT)")
+    conn.execute("INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, 1)")
+    conn.commit()
+    conn.close()
+    (tmp_path / A_UP).write_text("CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT, w TEXT);\n")
+    refused(run(tmp_path, "adopt", "--from", "goose"), A_UP)
+
+
 def test_every_difference_is_named_at_once(tmp_path: Path, hashed: Path) -> None:
     m = tmp_path / "migrations"
     (tmp_path / B_UP).write_text("CREATE TABLE b (id INTEGER);\n")       # changed

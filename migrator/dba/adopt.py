@@ -24,7 +24,8 @@ from pathlib import Path
 from migrator.backends.base import Backend, transaction
 from migrator.dba.spaces import opened
 from migrator.errors import ConfigError, DriftError
-from migrator.files import Migration, discover, version_key
+from migrator.files import Migration, version_key
+from migrator.integrity import discover_verified
 from migrator.state import AppliedMigration, utc_now
 
 TABLES = {
@@ -248,7 +249,7 @@ def adopt(
     """
     source = source_table or TABLES[tool]
     in_place = _in_place(tool, source, table)
-    migrations = discover(migrations_dir)
+    migrations = discover_verified(migrations_dir).migrations
     result = AdoptResult(tool, source)
     with opened(url, table, readonly=True) as reader:  # never creates a database
         read_from, converting = _where(reader, tool, source, in_place, result)

@@ -19,7 +19,7 @@ from migrator.backends import dialect_of_url, splitter
 from migrator.backends.base import Backend
 from migrator.dba.spaces import DEFAULT_URL, opened, scratch_beside
 from migrator.errors import ConfigError, FileProblem, MigrationFileError
-from migrator.files import discover
+from migrator.integrity import discover_verified
 from migrator.lint.model import FileContext, Known
 from migrator.lint.probe import LockProbe, Measured
 from migrator.lint.registry import probe_for, rules_for
@@ -96,7 +96,7 @@ def measure_locks(directory: Path, table: str, *, url: str | None, rows: int,
     with scratch_beside(url, table) as space, \
             opened(space.url, space.table, readonly=False) as backend:
         report.scratch = space.name
-        for migration in discover(directory):
+        for migration in discover_verified(directory).migrations:
             result = MigrationLocks(migration.version, migration.name)
             report.migrations.append(result)
             sql, text = _read(migration.up.path, variables)

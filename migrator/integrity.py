@@ -19,7 +19,6 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from migrator.atomicfile import write_atomically
 from migrator.errors import DriftError
 from migrator.files import REPEATABLE_PREFIX, Discovered, Migration, discover_all
 
@@ -90,6 +89,8 @@ def write_sum(directory: Path, found: Discovered | None = None) -> Written:
     """Write ``directory``'s sum from its files (discovered here unless given), atomically."""
     found = discover_all(directory) if found is None else found
     text = render(lines_of(found))
+    from migrator.atomicfile import write_atomically  # only when writing: status only reads
+
     path = sum_path(directory)
     write_atomically(path, text)
     total = text.rsplit(_TOTAL, 1)[1].strip()

@@ -22,7 +22,15 @@ from migrator.diff.dialects import differ
 from migrator.diff.model import Renames, Script
 from migrator.diff.proof import prove
 from migrator.diff.render import render
-from migrator.diff.sources import Built, from_file, from_migrations, from_url, live_schema
+from migrator.diff.sources import (
+    Built,
+    Live,
+    from_file,
+    from_live,
+    from_migrations,
+    live_schema,
+    read_live,
+)
 from migrator.errors import ConfigError
 from migrator.files import NAME_OK, discover, discover_all
 from migrator.placeholders import Variable
@@ -106,12 +114,11 @@ def generate(req: DiffRequest) -> DiffResult:
     # space that asks for it, not in whichever was built first.
     # What the current side needs is checked before the desired side runs anything:
     # a missing live database or migrations directory is exit 2, whatever FILE holds.
-    if req.from_url:
-        live_schema(req.from_url, req.table)
-    elif req.migrations_dir.exists():  # a missing one is an empty history, as for `new`
+    live = read_live(req.from_url, req.table, redact_url(req.from_url)) if req.from_url else None
+    if live is None and req.migrations_dir.exists():  # missing: an empty history, as for `new`
         discover_all(req.migrations_dir)
     desired = _desired(req, where)
-    with _current(req, where) as current:
+    with _current(req, where, live) as current:
         if d.comparable(current.schema) == d.comparable(desired):
             return DiffResult(equal=True)
         _check_renames(renames, current.schema, desired)
@@ -149,9 +156,9 @@ def _check_renames(renames: Renames, current: Schema, desired: Schema) -> None:
 
 
 @contextlib.contextmanager
-def _current(req: DiffRequest, where: str) -> Iterator[Built]:
-    if req.from_url:
-        with from_url(where, req.from_url, req.table, redact_url(req.from_url)) as built:
+def _current(req: DiffRequest, where: str, live: Live | None) -> Iterator[Built]:
+    if live is not None:
+        with from_live(where, live, req.table) as built:
             yield built
     else:
         with from_migrations(where, req.migrations_dir, req.table, req.variables) as built:

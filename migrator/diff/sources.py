@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from migrator.api import Migrator
 from migrator.backends import admin, dialect_of_url, splitter
@@ -121,17 +122,28 @@ def from_file(scratch_url: str | None, file: str, table: str) -> Iterator[Built]
         yield Built(schema, space, file)
 
 
-@contextlib.contextmanager
-def from_url(scratch_url: str | None, url: str, table: str, shown: str) -> Iterator[Built]:
-    """A live database: its model read-only, and its catalog's rebuild script (the one
-    ``squash`` writes: relocatable, rows included) run on a scratch space for the proof."""
+class Live(NamedTuple):
+    """A live database as read: its model and its catalog's rebuild script."""
+
+    schema: Schema
+    rebuild: str
+    shown: str  # the redacted URL, for reports
+
+
+def read_live(url: str, table: str, shown: str) -> Live:
+    """A live database's model and rebuild script (the one ``squash`` writes:
+    relocatable, rows included), read-only; a missing database is an error."""
     with opened(url, table, readonly=True) as backend:
         catalog = backend.catalog()
-        schema = catalog.schema()
-        rebuild, _ = catalog.rebuild_script()
+        return Live(catalog.schema(), catalog.rebuild_script()[0], shown)
+
+
+@contextlib.contextmanager
+def from_live(scratch_url: str | None, live: Live, table: str) -> Iterator[Built]:
+    """``live``'s rebuild script run on a scratch space, for the proof."""
     with tempfile.TemporaryDirectory(prefix="migrator-diff-") as tmp, \
             scratch_beside(scratch_url, table) as space:
-        (Path(tmp) / "1_current.up.sql").write_text(rebuild, encoding="utf-8")
+        (Path(tmp) / "1_current.up.sql").write_text(live.rebuild, encoding="utf-8")
         Migrator(space.url, Path(tmp), table=space.table, progress=Progress()).up()
         _forget_all(space)
-        yield Built(schema, space, shown)
+        yield Built(live.schema, space, live.shown)
